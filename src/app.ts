@@ -1,0 +1,60 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import schemas from './plugins/schemas.js'
+import problems from './plugins/problems.js'
+import requestId, { genReqId } from './plugins/request-id.js'
+import redis from './plugins/redis.js'
+import docs from './plugins/docs.js'
+import health from './routes/health.js'
+
+export interface AppOptions {
+  config: Config
+}
+
+/** Fastify's constructor options, shared by the server and by tests (the logger is the server's). */
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    genReqId,
+    bodyLimit: 64 * 1024,
+    connectionTimeout: config.requestDeadlineMs + 5000,
+    requestTimeout: config.requestDeadlineMs + 5000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } }
+  }
+}
+
+/** The whole service as one plugin: external plugins, then app plugins, then routes. */
+export default async function app (fastify: FastifyInstance, { config }: AppOptions) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  await app.register(schemas)
+  await app.register(problems)
+  await app.register(requestId)
+  await app.register(docs)
+  await app.register(redis, { redis: config.redis })
+
+  await app.register(health, {
+    checks: [
+      {
+        name: 'redis',
+        check: async () => {
+          if (!app.redis) return { ok: true, detail: 'not configured: in-process cache and limiter' }
+          await app.redis.ping()
+          return { ok: true }
+        }
+      },
+      {
+        name: 'aitoearn',
+        check: async () => ({ ok: Boolean(config.aitoearn.apiKey) || config.aitoearn.sandbox, detail: config.aitoearn.sandbox ? 'sandbox' : config.aitoearn.baseUrl })
+      },
+      {
+        name: 'douyin',
+        check: async () => ({
+          ok: config.douyin.sandbox || Boolean(config.douyin.accessToken ?? (config.douyin.clientKey && config.douyin.clientSecret)),
+          detail: config.douyin.sandbox ? 'sandbox' : config.douyin.baseUrl
+        })
+      }
+    ]
+  })
+}

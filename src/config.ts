@@ -1,0 +1,141 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * The service's whole environment, as one schema. The `Config` type below is derived from it:
+ * nothing about configuration is typed twice.
+ */
+const Url = (description: string, def?: string) =>
+  Type.String({ pattern: '^https?://[^\\s/?#]+[^\\s]*$', description, ...(def ? { default: def } : {}) })
+const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
+const Millis = (description: string, def: number) =>
+  Type.Integer({ minimum: 1, maximum: 600_000, default: def, description })
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Interface to listen on' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)),
+    { default: 'info', description: 'pino log level' }
+  ),
+  NODE_ENV: Type.String({ default: 'development', description: '`production` turns sandboxes off and requires credentials' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Shared cache and limiter; unset: in-process' })),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'bff:', description: 'Prefix of every Redis key of ours' }),
+  AITOEARN_BASE_URL: Type.Optional(Url('AiToEarn base URL; overrides AITOEARN_REGION')),
+  AITOEARN_REGION: Type.Union([Type.Literal('global'), Type.Literal('cn')], {
+    default: 'global',
+    description: '`global` -> https://aitoearn.ai, `cn` -> https://aitoearn.cn'
+  }),
+  AITOEARN_API_KEY: Secret('AiToEarn open API key (X-Api-Key)'),
+  DOUYIN_BASE_URL: Url('Douyin open platform base URL', 'https://open.douyin.com'),
+  DOUYIN_CLIENT_KEY: Secret('Douyin app client_key'),
+  DOUYIN_CLIENT_SECRET: Secret('Douyin app client_secret'),
+  DOUYIN_ACCESS_TOKEN: Secret('A ready access token, used as is instead of key and secret'),
+  DOUYIN_QPS: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Douyin requests per second, across all instances' }),
+  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is down; default a third of DOUYIN_QPS (at least 1), safe for three instances' })),
+  SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
+    default: 'auto',
+    description: '`auto`: sandbox upstream for each upstream without credentials, unless NODE_ENV=production'
+  }),
+  CACHE_PLATFORMS_TTL_S: Type.Integer({ minimum: 0, default: 3600, description: 'Freshness of the platform list, seconds' }),
+  CACHE_WORKS_TTL_S: Type.Integer({ minimum: 0, default: 60, description: 'Freshness of a works list page, seconds' }),
+  CACHE_ANALYTICS_TTL_S: Type.Integer({ minimum: 0, default: 300, description: 'Freshness of work analytics, seconds' }),
+  CACHE_DOUYIN_SETTLED_TTL_S: Type.Integer({ minimum: 0, default: 43200, description: 'Freshness of Douyin data for billing dates at least 3 days old, seconds' }),
+  CACHE_DOUYIN_RECENT_TTL_S: Type.Integer({ minimum: 0, default: 600, description: 'Freshness of Douyin data for recent billing dates (settlement still moves), seconds' }),
+  CACHE_SWR_S: Type.Optional(Type.Integer({ minimum: 0, description: 'Stale-while-revalidate window after freshness, seconds; default: each route\'s own TTL' })),
+  CACHE_STALE_IF_ERROR_S: Type.Integer({ minimum: 0, default: 86400, description: 'How long past freshness a stale answer may stand in for a failing upstream, seconds' }),
+  CACHE_NEGATIVE_TTL_S: Type.Integer({ minimum: 0, default: 30, description: 'How long a "not found" is remembered, seconds' }),
+  CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 1, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies' }),
+  CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis: how long the in-process tier trusts its copy, ms (0 turns the tier off)' }),
+  UPSTREAM_TIMEOUT_MS: Millis('Timeout of one upstream attempt (connect, headers, body)', 5000),
+  REQUEST_DEADLINE_MS: Millis('Deadline of one request to the BFF, retries and queueing included', 10000)
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const AITOEARN_REGIONS = { global: 'https://aitoearn.ai', cn: 'https://aitoearn.cn' } as const
+
+/** Validates the environment; throws a ConfigError whose message is one line naming the variable. */
+export function parseEnv (raw: Record<string, string | undefined>): Env {
+  const known: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = raw[key]
+    if (value !== undefined && value.trim() !== '') known[key] = value.trim()
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, known))
+  const first = Value.Errors(EnvSchema, converted).First()
+  if (first) {
+    const name = first.path.replace(/^\//, '') || 'environment'
+    const shown = known[name] === undefined ? 'unset' : JSON.stringify(String(known[name]).slice(0, 60))
+    throw new ConfigError(`Invalid configuration: ${name} ${first.message.toLowerCase()} (got ${shown})`)
+  }
+  return converted as Env
+}
+
+function deriveConfig (env: Env) {
+  const production = env.NODE_ENV === 'production'
+  const sandboxWanted = (hasCredentials: boolean) =>
+    env.SANDBOX === 'true' || (env.SANDBOX === 'auto' && !production && !hasCredentials)
+  const douyinHasCredentials = Boolean(env.DOUYIN_ACCESS_TOKEN ?? (env.DOUYIN_CLIENT_KEY && env.DOUYIN_CLIENT_SECRET))
+  if (Boolean(env.DOUYIN_CLIENT_KEY) !== Boolean(env.DOUYIN_CLIENT_SECRET) && !env.DOUYIN_ACCESS_TOKEN) {
+    throw new ConfigError('Invalid configuration: DOUYIN_CLIENT_KEY and DOUYIN_CLIENT_SECRET must be set together')
+  }
+  const config = {
+    env,
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX } : undefined,
+    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    cache: {
+      ttlSeconds: {
+        platforms: env.CACHE_PLATFORMS_TTL_S,
+        works: env.CACHE_WORKS_TTL_S,
+        analytics: env.CACHE_ANALYTICS_TTL_S,
+        douyinSettled: env.CACHE_DOUYIN_SETTLED_TTL_S,
+        douyinRecent: env.CACHE_DOUYIN_RECENT_TTL_S
+      },
+      staleWhileRevalidateSeconds: env.CACHE_SWR_S,
+      staleIfErrorSeconds: env.CACHE_STALE_IF_ERROR_S,
+      negativeSeconds: env.CACHE_NEGATIVE_TTL_S,
+      localMaxBytes: env.CACHE_LOCAL_MAX_MB * 1024 * 1024,
+      localTtlMs: env.CACHE_LOCAL_TTL_MS
+    },
+    requestDeadlineMs: env.REQUEST_DEADLINE_MS,
+    aitoearn: {
+      baseUrl: (env.AITOEARN_BASE_URL ?? AITOEARN_REGIONS[env.AITOEARN_REGION]).replace(/\/+$/, ''),
+      apiKey: env.AITOEARN_API_KEY,
+      sandbox: sandboxWanted(Boolean(env.AITOEARN_API_KEY))
+    },
+    douyin: {
+      baseUrl: env.DOUYIN_BASE_URL.replace(/\/+$/, ''),
+      clientKey: env.DOUYIN_CLIENT_KEY,
+      clientSecret: env.DOUYIN_CLIENT_SECRET,
+      accessToken: env.DOUYIN_ACCESS_TOKEN,
+      qps: env.DOUYIN_QPS,
+      qpsFallback: env.DOUYIN_QPS_FALLBACK ?? Math.max(1, Math.floor(env.DOUYIN_QPS / 3)),
+      sandbox: sandboxWanted(douyinHasCredentials)
+    }
+  }
+  if (production) {
+    const missing = [
+      !config.aitoearn.sandbox && !env.AITOEARN_API_KEY && 'AITOEARN_API_KEY',
+      !config.douyin.sandbox && !douyinHasCredentials && 'DOUYIN_ACCESS_TOKEN or DOUYIN_CLIENT_KEY + DOUYIN_CLIENT_SECRET'
+    ].filter(Boolean)
+    if (missing.length > 0) {
+      throw new ConfigError(`Invalid configuration: NODE_ENV=production requires ${missing.join(' and ')}`)
+    }
+  }
+  return config
+}
+
+export type Config = ReturnType<typeof deriveConfig>
+
+export function loadConfig (raw: Record<string, string | undefined> = process.env): Config {
+  return deriveConfig(parseEnv(raw))
+}

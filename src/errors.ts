@@ -1,0 +1,85 @@
+import type { Problem } from './schemas/problem.js'
+
+/**
+ * Every problem code this service answers, with its HTTP status and title. Callers switch on
+ * `code`; the catalogue is the single place that says what each one means.
+ */
+export const PROBLEMS = {
+  VALIDATION_FAILED: [400, 'The request is invalid'],
+  INVALID_BODY: [400, 'The request body is not valid'],
+  UNAUTHORIZED: [401, 'Authentication required'],
+  NOT_FOUND: [404, 'Not found'],
+  ROUTE_NOT_FOUND: [404, 'No such route'],
+  METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
+  NOT_ACCEPTABLE: [406, 'Not acceptable'],
+  PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
+  OPERATION_NOT_SUPPORTED: [422, 'The platform does not support this operation'],
+  RATE_LIMITED: [429, 'Too many requests'],
+  INTERNAL_ERROR: [500, 'Internal error'],
+  UPSTREAM_ERROR: [502, 'The upstream failed'],
+  UPSTREAM_AUTH: [502, 'The upstream refused our credentials'],
+  UPSTREAM_CAPABILITY_MISSING: [502, 'The upstream app lacks a capability'],
+  UPSTREAM_BAD_RESPONSE: [502, 'The upstream sent an invalid response'],
+  UPSTREAM_UNAVAILABLE: [503, 'The upstream is unavailable'],
+  UPSTREAM_RATE_LIMITED: [503, 'The upstream rate limit is reached'],
+  UPSTREAM_QUOTA_EXHAUSTED: [503, 'The upstream quota is used up'],
+  SERVICE_UNAVAILABLE: [503, 'Service unavailable'],
+  UPSTREAM_TIMEOUT: [504, 'The upstream did not answer in time']
+} as const satisfies Record<string, readonly [number, string]>
+
+export type ProblemCode = keyof typeof PROBLEMS
+
+export interface ProblemInit {
+  detail: string
+  status?: number
+  errors?: Problem['errors']
+  upstream?: Problem['upstream']
+  /** Seconds, sent as Retry-After. */
+  retryAfter?: number
+  cause?: unknown
+}
+
+/** An error that becomes an application/problem+json answer. */
+export class HttpProblem extends Error {
+  readonly code: ProblemCode
+  readonly status: number
+  readonly title: string
+  readonly errors: Problem['errors']
+  readonly upstream: Problem['upstream']
+  readonly retryAfter: number | undefined
+
+  constructor (code: ProblemCode, init: ProblemInit) {
+    super(init.detail, init.cause === undefined ? undefined : { cause: init.cause })
+    this.name = 'HttpProblem'
+    const [status, title] = PROBLEMS[code]
+    this.code = code
+    this.status = init.status ?? status
+    this.title = title
+    this.errors = init.errors
+    this.upstream = init.upstream
+    this.retryAfter = init.retryAfter
+  }
+
+  toProblem (requestId: string): Problem {
+    return {
+      type: problemType(this.code),
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      code: this.code,
+      requestId,
+      ...(this.errors ? { errors: this.errors } : {}),
+      ...(this.upstream ? { upstream: this.upstream } : {})
+    }
+  }
+}
+
+export function problemType (code: string): string {
+  return `urn:metrics-bff:problem:${code.toLowerCase().replaceAll('_', '-')}`
+}
+
+/** True for problems a cache may hide behind stale data: the upstream failed, not the caller. */
+export function isTransient (err: unknown): boolean {
+  return err instanceof HttpProblem ? err.status >= 500 && err.code !== 'UPSTREAM_AUTH' && err.code !== 'UPSTREAM_CAPABILITY_MISSING' : true
+}

@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+export const API_TAGS = [
+  { name: 'platforms', description: 'Which platforms exist and which of our sources serve each' },
+  { name: 'works', description: 'AiToEarn works and their analytics, in the one metrics shape' },
+  { name: 'douyin', description: 'Douyin taskbox daily video data (money and conversion), in the one metrics shape' }
+]
+
+/** OpenAPI 3.1 generated from the route schemas; Swagger UI at /docs, JSON and YAML beside it. */
+async function docs (app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Metrics BFF',
+        version: '1.0.0',
+        description: [
+          'One metrics shape for social-media work analytics from AiToEarn and the Douyin open platform.',
+          '',
+          'Every error is `application/problem+json` (RFC 9457) with a stable `code`.',
+          '`null` in a metric means the source does not report it; it never stands for 0.',
+          'Money is in integer minor units (fen, 1/100 CNY) with `currency: "CNY"`.',
+          'Every response carries `x-request-id` (yours when you send a sane one).'
+        ].join('\n')
+      },
+      tags: API_TAGS
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
+}
+
+export default fp(docs, { name: 'docs' })

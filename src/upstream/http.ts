@@ -1,0 +1,159 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import { Pool, errors as undiciErrors } from 'undici'
+import { HttpProblem } from '../errors.js'
+
+export type UpstreamName = 'aitoearn' | 'douyin'
+
+export interface UpstreamHttpOptions {
+  /** Timeout of one attempt: connect, headers and body each. */
+  timeoutMs: number
+  /** Largest body accepted; a longer one is a bad response. */
+  maxBodyBytes?: number
+  connections?: number
+}
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST'
+  /** Path and query, already encoded by the caller (never caller input as is). */
+  path: string
+  headers?: Record<string, string>
+  body?: string
+  /** Epoch ms by which the whole call, retries included, must be over. */
+  deadline: number
+  /** Retried on network errors and 5xx when true (idempotent calls only). */
+  retry: boolean
+}
+
+export interface UpstreamResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** Jittered exponential backoff: base * 2^attempt, full jitter, capped. */
+export function backoffMs (attempt: number, baseMs = 100, capMs = 2000): number {
+  return Math.round(Math.random() * Math.min(capMs, baseMs * 2 ** attempt))
+}
+
+/** Waits `ms` unless that would pass the deadline; returns false when there is no time left. */
+export async function waitWithin (ms: number, deadline: number): Promise<boolean> {
+  if (Date.now() + ms >= deadline) return false
+  await delay(ms)
+  return true
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
+/**
+ * The HTTP transport of one upstream: its own undici pool, per-attempt timeouts, a deadline for
+ * the whole call, bounded bodies, and retries of idempotent calls on network errors and 5xx.
+ * Every failure leaves as an HttpProblem; nothing raw escapes.
+ */
+export class UpstreamHttp {
+  private readonly pool: Pool
+  private readonly maxBodyBytes: number
+
+  constructor (readonly name: UpstreamName, readonly baseUrl: string, private readonly opts: UpstreamHttpOptions) {
+    this.pool = new Pool(baseUrl, {
+      connections: opts.connections ?? 64,
+      connect: { timeout: opts.timeoutMs },
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 4000
+    })
+    this.maxBodyBytes = opts.maxBodyBytes ?? 8 * 1024 * 1024
+  }
+
+  async request (req: UpstreamRequest): Promise<UpstreamResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let failure: HttpProblem
+      try {
+        const res = await this.once(req)
+        if (res.status < 500) return res
+        failure = new HttpProblem('UPSTREAM_ERROR', {
+          detail: `${this.name} answered HTTP ${res.status}`,
+          upstream: { name: this.name, code: `HTTP_${res.status}`, message: sample(res.body) }
+        })
+      } catch (err) {
+        failure = this.classify(err, req.deadline)
+        if (failure.code === 'UPSTREAM_TIMEOUT' && Date.now() >= req.deadline) throw failure
+      }
+      if (!req.retry || attempt >= 3 || !(await waitWithin(backoffMs(attempt), req.deadline))) throw failure
+    }
+  }
+
+  private async once (req: UpstreamRequest): Promise<UpstreamResponse> {
+    const remaining = req.deadline - Date.now()
+    if (remaining <= 0) throw new DeadlineReached()
+    const signal = AbortSignal.timeout(remaining)
+    const res = await this.pool.request({
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      body: req.body,
+      signal,
+      headersTimeout: Math.min(this.opts.timeoutMs, remaining),
+      bodyTimeout: Math.min(this.opts.timeoutMs, remaining)
+    })
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length
+        if (size > this.maxBodyBytes) {
+          res.body.destroy()
+          throw new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} sent a body larger than ${this.maxBodyBytes} bytes`, upstream: { name: this.name } })
+        }
+        chunks.push(chunk as Buffer)
+      }
+    } catch (err) {
+      // Headers arrived, the body did not: a timeout stays a timeout, anything else is a cut-off body.
+      if (err instanceof HttpProblem || Date.now() >= req.deadline || err instanceof undiciErrors.BodyTimeoutError) throw err
+      throw new TruncatedBody()
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }
+  }
+
+  private classify (err: unknown, deadline: number): HttpProblem {
+    if (err instanceof HttpProblem) return err
+    const e = err as { name?: string, code?: string, message?: string }
+    const upstream = { name: this.name, message: e?.code ?? e?.name }
+    if (err instanceof DeadlineReached || e?.name === 'TimeoutError' || e?.name === 'AbortError' ||
+        err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError ||
+        err instanceof undiciErrors.ConnectTimeoutError || Date.now() >= deadline) {
+      return new HttpProblem('UPSTREAM_TIMEOUT', { detail: `${this.name} did not answer in time`, upstream })
+    }
+    if (err instanceof TruncatedBody || err instanceof undiciErrors.ResponseContentLengthMismatchError) {
+      return new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} sent a truncated body`, upstream })
+    }
+    if (e?.code && NETWORK_CODES.has(e.code)) {
+      return new HttpProblem('UPSTREAM_UNAVAILABLE', { detail: `${this.name} could not be reached (${e.code})`, upstream, retryAfter: 1 })
+    }
+    return new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} call failed: ${e?.code ?? e?.name ?? 'unknown error'}`, upstream })
+  }
+
+  async close (): Promise<void> {
+    await this.pool.close()
+  }
+}
+
+class DeadlineReached extends Error {}
+class TruncatedBody extends Error {}
+
+/** A short, single-line sample of a body for logs and problems. */
+export function sample (body: string, max = 200): string {
+  const flat = body.replace(/\s+/g, ' ').trim()
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+/** Parses a JSON body; a body that is not JSON (an HTML page, a cut-off document) is a bad response. */
+export function parseJson (name: UpstreamName, body: string, parse: (text: string) => unknown = JSON.parse): unknown {
+  try {
+    return parse(body)
+  } catch {
+    throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
+      detail: `${name} sent a body that is not JSON`,
+      upstream: { name, message: sample(body, 120) }
+    })
+  }
+}

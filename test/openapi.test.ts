@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process'
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { test } from 'tap'
+import { parse } from 'yaml'
+import { generateOpenApiYaml, OPENAPI_FILE, validateOpenApi } from '../scripts/openapi.js'
+
+const run = promisify(execFile)
+
+test('the committed openapi.yaml is what the app generates, and valid OpenAPI 3', async t => {
+  const generated = await generateOpenApiYaml()
+  t.same(await validateOpenApi(generated), [], 'valid')
+  t.equal(await readFile(OPENAPI_FILE, 'utf8'), generated, 'no drift: run `npm run openapi` after changing routes or schemas')
+  const doc = parse(generated)
+  for (const path of [] as string[]) {
+    const op = doc.paths[path]?.get
+    t.ok(op, `${path} documented`)
+    t.ok(op.tags?.length > 0 && op.summary && op.description, `${path} has tags, summary and description`)
+    t.ok(op.responses['200'] && op.responses['400'] && op.responses['500'], `${path} declares its answers`)
+  }
+  for (const name of ['Problem', 'Metrics', 'Work', 'SeriesPoint', 'Page']) t.ok(doc.components.schemas[name], `${name} is one shared component`)
+})
+
+test('the drift check fails on a file that differs', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'openapi-'))
+  const file = join(dir, 'openapi.yaml')
+  await writeFile(file, (await readFile(OPENAPI_FILE, 'utf8')).replace('Metrics BFF', 'Something else'))
+  const err = await run(process.execPath, ['--import', 'tsx', 'scripts/openapi.ts', '--check', '--file', file]).then(() => null, e => e)
+  t.ok(err, 'exits non-zero')
+  t.match(err?.stderr, /differs from what the app generates/)
+})

@@ -1,0 +1,31 @@
+import { test } from 'tap'
+import { runToExit, startService } from './helpers/process.js'
+
+test('a bad config value fails the start with one line naming it', async t => {
+  const { code, stderr } = await runToExit({ PORT: 'abc' })
+  t.equal(code, 1)
+  t.match(stderr, /^Invalid configuration: PORT .*\n$/)
+  t.equal(stderr.trim().split('\n').length, 1, 'one line')
+})
+
+test('production without credentials does not start', async t => {
+  const { code, stderr } = await runToExit({ NODE_ENV: 'production' })
+  t.equal(code, 1)
+  t.match(stderr, /AITOEARN_API_KEY/)
+})
+
+test('zero config: sandbox upstreams, docs and health', async t => {
+  const service = await startService({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+  t.teardown(() => service.stop('SIGKILL'))
+  t.ok(service.output.some(l => /sandbox/i.test(l) && /aitoearn/i.test(l)), 'the log says AiToEarn is a sandbox')
+  t.ok(service.output.some(l => /REDIS_URL is not set/.test(l)), 'the log says the cache is in-process, once')
+
+  const health = await fetch(`${service.url}/healthz`)
+  t.equal(health.status, 200)
+  const ready = await fetch(`${service.url}/readyz`)
+  t.equal(ready.status, 200)
+  const docs = await fetch(`${service.url}/docs/json`)
+  t.equal(docs.status, 200)
+
+  t.equal(await service.stop('SIGTERM'), 0, 'SIGTERM: a clean exit')
+})
