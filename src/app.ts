@@ -5,6 +5,7 @@ import schemas from './plugins/schemas.js'
 import problems from './plugins/problems.js'
 import requestId, { genReqId } from './plugins/request-id.js'
 import redis from './plugins/redis.js'
+import cache from './plugins/cache.js'
 import docs from './plugins/docs.js'
 import health from './routes/health.js'
 
@@ -33,6 +34,7 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(requestId)
   await app.register(docs)
   await app.register(redis, { redis: config.redis })
+  await app.register(cache, { config })
 
   await app.register(health, {
     checks: [

@@ -1,0 +1,262 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import { HttpProblem, isTransient } from '../errors.js'
+import { expiresAt, makeEntry, type Entry } from './entry.js'
+import { MemoryStore } from './memory-store.js'
+import { RedisStore } from './redis-store.js'
+
+export interface CachePolicy {
+  /** Route name: the first part of every key of this policy. */
+  name: string
+  freshMs: number
+  /** Stale-while-revalidate window after freshness ends. */
+  staleMs: number
+  /** Stale-if-error window after freshness ends. */
+  errorMs: number
+  /** How long a "not found" is remembered. */
+  negativeMs: number
+}
+
+export interface FetchContext {
+  /** True for a refresh nobody waits for (stale-while-revalidate): lower priority upstream. */
+  background: boolean
+  deadline: number
+  /** The caller asked to revalidate: nested cached reads (per-query entries) revalidate too. */
+  revalidate: boolean
+}
+
+export type Fetch = (ctx: FetchContext) => Promise<unknown>
+
+/**
+ * How an answer was made: `hit` fresh from a tier; `stale` answered at once while a refresh runs;
+ * `miss` fetched by this request; `coalesced` shared another request's fetch (here or in another
+ * instance); `revalidated` fetched because the caller said no-cache; `stale-if-error` the upstream
+ * failed and a stale entry was served.
+ */
+export type CacheStatus = 'hit' | 'stale' | 'miss' | 'coalesced' | 'revalidated' | 'stale-if-error'
+
+export interface CacheResult {
+  entry: Entry
+  status: CacheStatus
+  /** The upstream problem behind a stale-if-error answer. */
+  error?: HttpProblem
+}
+
+export interface CacheOptions {
+  memory: MemoryStore
+  redis: Redis | null
+  log: FastifyBaseLogger
+  /** With Redis: how long the in-process tier trusts its copy. */
+  localTtlMs: number
+  /** Lifetime of the cross-instance fill lock. */
+  lockMs: number
+  /** Deadline of a background refresh. */
+  backgroundMs: number
+}
+
+export interface CacheStats {
+  hit: number
+  stale: number
+  miss: number
+  coalesced: number
+  revalidated: number
+  'stale-if-error': number
+  /** Fetches made (each one upstream call or walk). */
+  fetches: number
+  refreshes: number
+}
+
+/** Bump when the shape of cached bodies changes: old entries then simply miss. */
+export const SCHEMA_VERSION = 1
+
+/**
+ * The read-through cache every route uses: an in-process tier in front of an optional Redis tier,
+ * one upstream call per key at a time (in this instance and across instances), stale-while-
+ * revalidate, stale-if-error, negative caching of "not found", and no JSON work on a hit.
+ */
+export class Cache {
+  readonly stats: CacheStats = { hit: 0, stale: 0, miss: 0, coalesced: 0, revalidated: 0, 'stale-if-error': 0, fetches: 0, refreshes: 0 }
+  private readonly inflight = new Map<string, Promise<{ entry: Entry, fetched: boolean }>>()
+  private readonly shared: RedisStore | null
+  private sharedUp = true
+
+  constructor (private readonly opts: CacheOptions) {
+    this.shared = opts.redis ? new RedisStore(opts.redis) : null
+  }
+
+  /** True while the shared tier answers (or when there is none to miss). */
+  get redisUp (): boolean { return this.shared === null || this.sharedUp }
+
+  /**
+   * The key of one answer: route, sorted parameters (undefined ones left out), a fingerprint of the
+   * upstream credential and the schema version. Readable, so the in-process tier needs no hashing.
+   */
+  static key (policy: CachePolicy, credential: string, params: Record<string, string | number | boolean | undefined>): string {
+    let out = `${policy.name}|v${SCHEMA_VERSION}|${credential}|`
+    for (const name of Object.keys(params).sort()) {
+      const value = params[name]
+      if (value !== undefined) out += `${name}=${encodeURIComponent(String(value))}&`
+    }
+    return out
+  }
+
+  /** A short stable fingerprint of a credential: a hash, never the credential. */
+  static fingerprint (credential: string | undefined): string {
+    return createHash('sha256').update(credential ?? '').digest('hex').slice(0, 12)
+  }
+
+  async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {
+    const now = Date.now()
+    let entry = this.opts.memory.get(key, now)
+    if (entry === undefined && this.shared !== null) entry = await this.readShared(key, now)
+    if (entry !== undefined && opts.noCache !== true) {
+      if (now < entry.freshUntil) {
+        this.stats.hit++
+        return { entry, status: 'hit' }
+      }
+      if (entry.status === 200 && now < entry.staleUntil) {
+        this.stats.stale++
+        this.refresh(key, policy, fetch, entry)
+        return { entry, status: 'stale' }
+      }
+    }
+    try {
+      const filled = await this.fill(key, policy, fetch, { background: false, deadline: opts.deadline, revalidate: opts.noCache === true }, entry?.storedAt ?? 0)
+      const status: CacheStatus = !filled.fetched ? 'coalesced' : opts.noCache === true ? 'revalidated' : 'miss'
+      this.stats[status]++
+      return { entry: filled.entry, status }
+    } catch (err) {
+      // A caller who said no-cache asked for a validated answer: no stale one in its place (RFC 9111).
+      if (entry !== undefined && entry.status === 200 && opts.noCache !== true && Date.now() < entry.errorUntil && isTransient(err)) {
+        this.stats['stale-if-error']++
+        return { entry, status: 'stale-if-error', error: err instanceof HttpProblem ? err : undefined }
+      }
+      throw err
+    }
+  }
+
+  /** One fill per key in this instance: concurrent callers share the same promise. */
+  private fill (key: string, policy: CachePolicy, fetch: Fetch, ctx: FetchContext, after: number): Promise<{ entry: Entry, fetched: boolean }> {
+    const running = this.inflight.get(key)
+    if (running) return running.then(r => ({ entry: r.entry, fetched: false }))
+    const promise = this.fillAcrossInstances(key, policy, fetch, ctx, after).finally(() => this.inflight.delete(key))
+    this.inflight.set(key, promise)
+    return promise
+  }
+
+  private refresh (key: string, policy: CachePolicy, fetch: Fetch, stale: Entry): void {
+    if (this.inflight.has(key)) return
+    this.stats.refreshes++
+    this.fill(key, policy, fetch, { background: true, deadline: Date.now() + this.opts.backgroundMs, revalidate: false }, stale.storedAt)
+      .catch(err => this.opts.log.warn({ err: { message: (err as Error).message }, key: policy.name }, 'background refresh failed; stale entry kept'))
+  }
+
+  /**
+   * One fill per key across instances: the instance that takes the Redis lock calls the upstream;
+   * the others wait (bounded by their deadline) for its value to appear instead of calling too.
+   */
+  private async fillAcrossInstances (key: string, policy: CachePolicy, fetch: Fetch, ctx: FetchContext, after: number): Promise<{ entry: Entry, fetched: boolean }> {
+    const claim = await this.claim(key, ctx, after)
+    if ('entry' in claim) return { entry: claim.entry, fetched: false }
+    return { entry: await this.fetchAndStore(key, policy, fetch, ctx, claim.lock), fetched: true }
+  }
+
+  /**
+   * Decides who calls the upstream for a key: the instance that takes the Redis lock; the others
+   * wait (bounded by their deadline) for its value to appear instead of calling too. Redis failing
+   * here, or a winner that takes too long, means: fetch here rather than fail the caller.
+   */
+  private async claim (key: string, ctx: FetchContext, after: number): Promise<{ entry: Entry } | { lock: Lock | null }> {
+    const shared = this.usableShared()
+    if (shared === null) return { lock: null }
+    const keys = RedisStore.keys(hashKey(key))
+    const token = randomBytes(8).toString('hex')
+    try {
+      if (await shared.lock(keys.lock, token, this.opts.lockMs)) return { lock: { keys, token } }
+      if (ctx.background) throw new HttpProblem('SERVICE_UNAVAILABLE', { detail: 'another instance is refreshing this entry' })
+      const waitUntil = Math.min(ctx.deadline, Date.now() + this.opts.lockMs)
+      for (let interval = 10; Date.now() < waitUntil; interval = Math.min(interval * 2, 160)) {
+        await delay(Math.min(interval, Math.max(1, waitUntil - Date.now())))
+        const { entry, held } = await shared.peek(keys)
+        if (entry !== undefined && entry.storedAt > after) {
+          this.opts.memory.set(key, entry, Math.min(Date.now() + this.opts.localTtlMs, expiresAt(entry)))
+          return { entry }
+        }
+        if (!held && await shared.lock(keys.lock, token, this.opts.lockMs)) return { lock: { keys, token } }
+      }
+    } catch (err) {
+      if (err instanceof HttpProblem) throw err
+      this.markShared(false, err)
+    }
+    return { lock: null }
+  }
+
+  private async fetchAndStore (key: string, policy: CachePolicy, fetch: Fetch, ctx: FetchContext, lock: Lock | null): Promise<Entry> {
+    let entry: Entry
+    try {
+      this.stats.fetches++
+      const body = Buffer.from(JSON.stringify(await fetch(ctx)))
+      entry = makeEntry(200, body, Date.now(), policy)
+    } catch (err) {
+      if (!(err instanceof HttpProblem && err.status === 404)) {
+        if (lock) await this.shared!.unlock(lock.keys.lock, lock.token).catch(() => {})
+        throw err
+      }
+      // Negative caching: remember "not found" briefly; the body is the problem without requestId.
+      const problem = JSON.stringify(err.toProblem('')).replace(/,"requestId":""/, '')
+      entry = makeEntry(404, Buffer.from(problem), Date.now(), { freshMs: policy.negativeMs, staleMs: 0, errorMs: 0 })
+    }
+    const until = expiresAt(entry)
+    if (lock) {
+      try {
+        await this.shared!.commit(lock.keys, entry, until - Date.now(), lock.token)
+        this.markShared(true)
+      } catch (err) {
+        this.markShared(false, err)
+      }
+    }
+    this.opts.memory.set(key, entry, lock && this.sharedUp ? Math.min(Date.now() + this.opts.localTtlMs, until) : until)
+    return entry
+  }
+
+  private async readShared (key: string, now: number): Promise<Entry | undefined> {
+    const shared = this.usableShared()
+    if (shared === null) return undefined
+    try {
+      const entry = await shared.get(RedisStore.keys(hashKey(key)).entry)
+      this.markShared(true)
+      if (entry !== undefined && now < expiresAt(entry)) {
+        this.opts.memory.set(key, entry, Math.min(now + this.opts.localTtlMs, expiresAt(entry)))
+        return entry
+      }
+    } catch (err) {
+      this.markShared(false, err)
+    }
+    return undefined
+  }
+
+  /** The shared tier when its connection is ready; null otherwise (no command is even tried). */
+  private usableShared (): RedisStore | null {
+    if (this.shared === null) return null
+    if (this.opts.redis!.status !== 'ready') {
+      this.markShared(false)
+      return null
+    }
+    return this.shared
+  }
+
+  private markShared (up: boolean, err?: unknown): void {
+    if (up === this.sharedUp) return
+    this.sharedUp = up
+    if (up) this.opts.log.info('cache: Redis answers again; shared tier back in use')
+    else this.opts.log.warn({ err: err ? { message: (err as Error).message } : undefined }, 'cache: Redis unavailable; running on the in-process tier')
+  }
+}
+
+interface Lock { keys: { entry: string, lock: string }, token: string }
+
+function hashKey (key: string): string {
+  return createHash('sha1').update(key).digest('base64url')
+}

@@ -1,0 +1,65 @@
+import type { Redis, Result } from 'ioredis'
+import { decodeEntry, encodeEntry, type Entry } from './entry.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    bffCacheCommit: (entryKey: string, lockKey: string, value: Buffer, ttlMs: number, token: string) => Result<number, Context>
+    bffCacheUnlock: (lockKey: string, token: string) => Result<number, Context>
+  }
+}
+
+// Store the entry and release our lock in one step, so a waiter never sees the lock gone before
+// the value is there. Both keys share a hash tag: the script also runs on Redis Cluster.
+const COMMIT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1`
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+/**
+ * The shared tier. Every method may throw when Redis is away; the cache treats that as "no shared
+ * tier right now" and carries on in-process.
+ */
+export class RedisStore {
+  constructor (private readonly redis: Redis) {
+    if (typeof (redis as Partial<Redis>).bffCacheCommit !== 'function') {
+      redis.defineCommand('bffCacheCommit', { numberOfKeys: 2, lua: COMMIT })
+      redis.defineCommand('bffCacheUnlock', { numberOfKeys: 1, lua: UNLOCK })
+    }
+  }
+
+  static keys (hash: string): { entry: string, lock: string } {
+    return { entry: `c:{${hash}}`, lock: `c:{${hash}}:lock` }
+  }
+
+  async get (entryKey: string): Promise<Entry | undefined> {
+    return decodeEntry(await this.redis.getBuffer(entryKey))
+  }
+
+  /** Takes the fill lock for a key; true when this instance is the one to call the upstream. */
+  async lock (lockKey: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX')) === 'OK'
+  }
+
+  async lockHeld (lockKey: string): Promise<boolean> {
+    return (await this.redis.exists(lockKey)) === 1
+  }
+
+  /** The entry and whether the fill lock is still held, in one round trip. */
+  async peek (keys: { entry: string, lock: string }): Promise<{ entry: Entry | undefined, held: boolean }> {
+    const results = await this.redis.pipeline().getBuffer(keys.entry).exists(keys.lock).exec()
+    const [[entryErr, raw], [lockErr, held]] = results as [[Error | null, Buffer | null], [Error | null, number]]
+    if (entryErr ?? lockErr) throw entryErr ?? lockErr
+    return { entry: decodeEntry(raw), held: held === 1 }
+  }
+
+  async commit (keys: { entry: string, lock: string }, entry: Entry, ttlMs: number, token: string): Promise<void> {
+    await this.redis.bffCacheCommit(keys.entry, keys.lock, encodeEntry(entry), Math.max(1, Math.ceil(ttlMs)), token)
+  }
+
+  async unlock (lockKey: string, token: string): Promise<void> {
+    await this.redis.bffCacheUnlock(lockKey, token)
+  }
+}
