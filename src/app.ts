@@ -8,6 +8,9 @@ import redis from './plugins/redis.js'
 import cache from './plugins/cache.js'
 import docs from './plugins/docs.js'
 import health from './routes/health.js'
+import aitoearn from './upstream/aitoearn/plugin.js'
+import platformsRoutes from './routes/platforms.js'
+import worksRoutes from './routes/works.js'
 
 export interface AppOptions {
   config: Config
@@ -35,6 +38,11 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(docs)
   await app.register(redis, { redis: config.redis })
   await app.register(cache, { config })
+
+  // Upstream clients (decorate app.aitoearn), then the routes that use them.
+  await app.register(aitoearn, { config })
+  await app.register(platformsRoutes)
+  await app.register(worksRoutes)
 
   await app.register(health, {
     checks: [

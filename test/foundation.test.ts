@@ -66,3 +66,21 @@ test('the docs are served: UI, JSON and YAML', async t => {
   t.equal(yaml.statusCode, 200)
   t.match(yaml.body, /openapi: 3\.1\.0/)
 })
+
+test('validation errors are problems that list every failing field', async t => {
+  const app = await buildApp(t, { AITOEARN_API_KEY: 'k' })
+  const res = await app.inject({ method: 'GET', url: '/v1/works/tiktok?limit=abc&direction=sideways' })
+  t.equal(res.statusCode, 400)
+  t.match(res.headers['content-type'], /^application\/problem\+json/)
+  const body = res.json()
+  t.equal(body.code, 'VALIDATION_FAILED')
+  const fields = body.errors.map((e: { field: string }) => e.field)
+  t.ok(fields.includes('accountId'), 'missing accountId listed')
+  t.ok(fields.includes('limit'), 'bad limit listed')
+  t.ok(fields.includes('direction'), 'bad direction listed')
+  t.ok(body.errors.every((e: { in: string }) => e.in === 'querystring'))
+
+  const platform = await app.inject({ method: 'GET', url: '/v1/works/TikTok?accountId=a' })
+  t.equal(platform.statusCode, 400, 'platform ids are case-sensitive')
+  t.equal(platform.json().errors[0].in, 'params')
+})

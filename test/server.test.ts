@@ -14,7 +14,7 @@ test('production without credentials does not start', async t => {
   t.match(stderr, /AITOEARN_API_KEY/)
 })
 
-test('zero config: sandbox upstreams, docs and health', async t => {
+test('zero config: sandbox upstreams, docs, health and sandbox-backed routes', async t => {
   const service = await startService({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' })
   t.teardown(() => service.stop('SIGKILL'))
   t.ok(service.output.some(l => /sandbox/i.test(l) && /aitoearn/i.test(l)), 'the log says AiToEarn is a sandbox')
@@ -26,6 +26,12 @@ test('zero config: sandbox upstreams, docs and health', async t => {
   t.equal(ready.status, 200)
   const docs = await fetch(`${service.url}/docs/json`)
   t.equal(docs.status, 200)
+  const platforms = await fetch(`${service.url}/v1/platforms`)
+  t.equal(platforms.status, 200)
+  t.equal(platforms.headers.get('x-bff-sandbox'), '1', 'sandbox answers are marked')
+  const works = await fetch(`${service.url}/v1/works/tiktok?accountId=acc-tiktok-1&limit=5`)
+  t.equal(works.status, 200)
+  t.equal(((await works.json()) as { items: unknown[] }).items.length, 5)
 
   t.equal(await service.stop('SIGTERM'), 0, 'SIGTERM: a clean exit')
 })

@@ -1,0 +1,111 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { PLATFORMS, type Platform } from '../schemas/metrics.js'
+import { problemResponses } from '../schemas/responses.js'
+import { WorkAnalyticsBodySchema, WorksPageBodySchema } from '../upstream/aitoearn/bodies.js'
+import { callContext } from '../upstream/aitoearn/plugin.js'
+import { Cache } from '../cache/cache.js'
+import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
+import { MAX_ACCOUNT_ID_LENGTH, MAX_CURSOR_LENGTH, MAX_LIST_LIMIT, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
+
+const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$'
+
+/** The platform path parameter: a closed, case-sensitive list (shown as an enum in the docs). */
+const PlatformParam = Type.Unsafe<Platform>({
+  type: 'string',
+  enum: [...PLATFORMS],
+  description: 'Platform id, case-sensitive, as AiToEarn spells it',
+  examples: ['tiktok']
+})
+const AccountId = Type.String({
+  minLength: 1,
+  maxLength: MAX_ACCOUNT_ID_LENGTH,
+  pattern: NO_CONTROL,
+  description: 'AiToEarn account id (the account must belong to the platform in the path)',
+  examples: ['acc-tiktok-1']
+})
+
+const ListQuery = Type.Object({
+  accountId: AccountId,
+  limit: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: MAX_LIST_LIMIT,
+    description: 'Page size (cursor mode). Default and maximum per platform: facebook, instagram, threads, pinterest 25/100; KWAI 20/200; tiktok 20/20; twitter 10/100; youtube 25/50. Above the platform maximum: 400.',
+    examples: [20]
+  })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_CURSOR_LENGTH, pattern: NO_CONTROL, description: 'Opaque: `page.nextCursor` (or `page.previousCursor` with direction=previous) of the previous answer, unchanged' })),
+  direction: Type.Optional(Type.Union([Type.Literal('next'), Type.Literal('previous')], { description: '`previous` works on facebook, instagram and threads only. Default next.' })),
+  page: Type.Optional(Type.Integer({ minimum: 1, description: 'Page mode (with pageSize); no platform lists in page mode today: AiToEarn then answers 400' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, description: 'Page mode page size (with page)' }))
+})
+
+const AnalyticsQuery = Type.Object({
+  accountId: AccountId,
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the period, ISO 8601 with a time zone (sent to AiToEarn in UTC). Most platforms ignore it and report lifetime totals; Pinterest reports one point per day.', examples: ['2026-01-01T00:00:00Z'] })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'End of the period, ISO 8601 with a time zone; not before since', examples: ['2026-01-07T00:00:00Z'] }))
+})
+
+const works: FastifyPluginAsyncTypebox = async (app) => {
+  const client = app.aitoearn
+  const headers = { 'content-type': JSON_CONTENT_TYPE }
+  const listCache = { policy: app.cachePolicies.works, deadlineMs: client.requestDeadlineMs, headers }
+  const analyticsCache = { policy: app.cachePolicies.analytics, deadlineMs: client.requestDeadlineMs, headers }
+  if (client.sandbox) {
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header('x-bff-sandbox', '1')
+      done()
+    })
+  }
+
+  app.get('/v1/works/:platform', {
+    schema: {
+      tags: ['works'],
+      summary: "List an account's works with their metrics",
+      description: [
+        "One page of an AiToEarn account's works, each with its lifetime metrics in the one metrics shape (`null`: the platform does not report that metric).",
+        'Pages with an opaque cursor: pass `page.nextCursor` back as `cursor` while `page.hasNext` is true (KWAI may end with one empty page).',
+        'Platforms without a work listing (douyin, xhs, wxSph, bilibili, wxGzh, linkedin) answer 422 `OPERATION_NOT_SUPPORTED`: a normal case; see `GET /v1/platforms`.'
+      ].join('\n\n'),
+      params: Type.Object({ platform: PlatformParam }),
+      querystring: ListQuery,
+      response: {
+        200: WorksPageBodySchema,
+        ...problemResponses('NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
+      }
+    }
+  }, async (req, reply) => {
+    const { accountId, limit, cursor, direction, page, pageSize } = req.query
+    const params = { platform: req.params.platform, accountId, limit, cursor, direction, page, pageSize }
+    return replyCached(req, reply, app.cache, { ...listCache, key: Cache.key(listCache.policy, client.credentialFingerprint, params) },
+      f => client.listWorks(params, callContext(req, f.deadline)))
+  })
+
+  app.get('/v1/works/:platform/:workId/analytics', {
+    schema: {
+      tags: ['works'],
+      summary: "One work's analytics: latest metrics and their history",
+      description: [
+        "The work's latest metrics (`work.metrics`, the latest snapshot, not a sum) and its snapshots as `series`, oldest first.",
+        'Encode `workId` as one path segment (e.g. `encodeURIComponent`); it never changes the upstream path.',
+        'Every call makes AiToEarn save a snapshot: do not poll it faster than you need.',
+        'A platform without work analytics answers 422 `OPERATION_NOT_SUPPORTED`.'
+      ].join('\n\n'),
+      params: Type.Object({
+        platform: PlatformParam,
+        workId: Type.String({ minLength: 1, maxLength: MAX_WORK_ID_LENGTH, pattern: NO_CONTROL, description: "The platform's id of the work, exactly as listed", examples: ['7270855478333246754'] })
+      }),
+      querystring: AnalyticsQuery,
+      response: {
+        200: WorkAnalyticsBodySchema,
+        ...problemResponses('NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
+      }
+    }
+  }, async (req, reply) => {
+    const { accountId, since, until } = req.query
+    const params = { platform: req.params.platform, workId: req.params.workId, accountId, since, until }
+    return replyCached(req, reply, app.cache, { ...analyticsCache, key: Cache.key(analyticsCache.policy, client.credentialFingerprint, params) },
+      f => client.analytics(params, callContext(req, f.deadline)))
+  })
+}
+
+export default works

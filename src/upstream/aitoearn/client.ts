@@ -1,0 +1,142 @@
+/**
+ * The AiToEarn open API client: params in, our response bodies out (in the one metrics shape).
+ * It owns its transport (an UpstreamHttp: undici pool, per-attempt timeouts, the request's
+ * deadline, retries of GETs on network errors and 5xx with jittered backoff) and absorbs the
+ * upstream's dialect: HTTP 200 for errors, success only on `code === 0`, bracket pagination,
+ * per-platform limits, metrics that some platforms never fill.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { TypeCheck } from '@sinclair/typebox/compiler'
+import type { TSchema, Static } from '@sinclair/typebox'
+import { Cache } from '../../cache/cache.js'
+import { HttpProblem } from '../../errors.js'
+import { PLATFORMS, type Platform } from '../../schemas/metrics.js'
+import { UpstreamHttp, parseJson, sample } from '../http.js'
+import type { PlatformInfo, PlatformsBody, WorkAnalyticsBody, WorksPageBody } from './bodies.js'
+import { mapAnalytics, mapListItem, mapPage, mapPlatform } from './map.js'
+import { problemForCode, problemForStatus, type Operation } from './problems.js'
+import { analyticsPath, listWorksPath, platformsPath, upstreamLanguage, type AnalyticsParams, type ListWorksParams } from './requests.js'
+import { AnalyticsData, Envelope, ListData, PlatformsData, type UpPlatform } from './upstream-schemas.js'
+
+/** What a call needs from the request that caused it; nothing else of the request reaches here. */
+export interface CallContext {
+  requestId: string
+  /** Epoch ms by which the whole call, retries included, must be over. */
+  deadline: number
+  /** The caller's Accept-Language; only an en-US / zh-CN match is forwarded. */
+  acceptLanguage?: string
+}
+
+export interface AitoearnClientOptions {
+  baseUrl: string
+  apiKey?: string
+  timeoutMs: number
+  /** True when baseUrl is the sandbox: routes mark their answers. */
+  sandbox: boolean
+  /** The deadline of one request to the BFF; routes derive their call context from it. */
+  requestDeadlineMs: number
+  log: FastifyBaseLogger
+}
+
+const PLATFORM_SET: ReadonlySet<string> = new Set(PLATFORMS)
+
+export class AitoearnClient {
+  readonly http: UpstreamHttp
+  readonly sandbox: boolean
+  readonly requestDeadlineMs: number
+  /** Part of every cache key: answers made with another server or key are other answers. */
+  readonly credentialFingerprint: string
+  private readonly apiKey: string | undefined
+  private readonly log: FastifyBaseLogger
+
+  constructor (opts: AitoearnClientOptions) {
+    this.http = new UpstreamHttp('aitoearn', opts.baseUrl, { timeoutMs: opts.timeoutMs })
+    this.sandbox = opts.sandbox
+    this.requestDeadlineMs = opts.requestDeadlineMs
+    this.apiKey = opts.apiKey
+    this.credentialFingerprint = Cache.fingerprint(`${opts.baseUrl}|${opts.apiKey ?? ''}`)
+    this.log = opts.log
+  }
+
+  /** Every platform AiToEarn knows (and we do), its capabilities and our sources for it. Keyless upstream. */
+  async platforms (ctx: CallContext): Promise<PlatformsBody> {
+    const data = await this.call('platforms', platformsPath(), ctx, false, PlatformsData, undefined)
+    const list: UpPlatform[] = Array.isArray(data) ? data : 'list' in data ? data.list : 'items' in data ? data.items : data.platforms
+    const platforms: PlatformInfo[] = []
+    for (const up of list) {
+      if (PLATFORM_SET.has(up.platform)) platforms.push(mapPlatform(up, up.platform as Platform))
+    }
+    // Our Douyin taskbox serves douyin whether or not AiToEarn lists it.
+    if (!platforms.some(p => p.platform === 'douyin')) {
+      platforms.push({ platform: 'douyin', capabilities: { listWorks: null, workAnalytics: null, accountAnalytics: null }, sources: ['douyin_taskbox'] })
+    }
+    return { platforms, fetchedAt: new Date().toISOString() }
+  }
+
+  /** One page of an account's works. `limit` is checked against the platform's maximum first. */
+  async listWorks (params: ListWorksParams, ctx: CallContext): Promise<WorksPageBody> {
+    const { path, platform } = listWorksPath(params)
+    const data = await this.call('listWorks', path, ctx, true, ListData, platform)
+    return {
+      platform,
+      items: data.items.map(item => mapListItem(item, platform, params.accountId)),
+      page: mapPage(data.pagination)
+    }
+  }
+
+  /**
+   * One work's analytics: its latest metrics and the snapshots. AiToEarn saves a snapshot on
+   * every call, so callers (and the cache layer) should not call it more than they need.
+   */
+  async analytics (params: AnalyticsParams, ctx: CallContext): Promise<WorkAnalyticsBody> {
+    const { path, platform } = analyticsPath(params)
+    const data = await this.call('analytics', path, ctx, true, AnalyticsData, platform)
+    // code 0 but no data: "Account required" / "Work analytics not supported" are not successes.
+    if (data.message && !data.metrics && (data.snapshots?.length ?? 0) === 0) {
+      const upstream = { name: 'aitoearn', code: 0, message: sample(data.message, 200) }
+      if (/account required/i.test(data.message)) {
+        throw new HttpProblem('VALIDATION_FAILED', { detail: 'AiToEarn answered "Account required": work analytics need an accountId that AiToEarn accepts', upstream })
+      }
+      throw new HttpProblem('OPERATION_NOT_SUPPORTED', { detail: `AiToEarn has no work analytics for ${platform}: ${sample(data.message, 200)}`, upstream })
+    }
+    return mapAnalytics(data, platform, params.accountId)
+  }
+
+  async close (): Promise<void> {
+    await this.http.close()
+  }
+
+  /** One GET: headers, transport, envelope, business code, data shape. */
+  private async call<S extends TSchema> (op: Operation, path: string, ctx: CallContext, keyed: boolean, check: TypeCheck<S>, platform: string | undefined): Promise<Static<S>> {
+    const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': ctx.requestId }
+    if (keyed && this.apiKey) headers['x-api-key'] = this.apiKey
+    const lang = upstreamLanguage(ctx.acceptLanguage)
+    if (lang) headers['accept-language'] = lang
+    // GETs only, all retried on network errors and 5xx within the deadline. Analytics too: its
+    // snapshot write upstream appends an observation (a rare duplicate point is harmless), while
+    // failing the caller on one dropped connection is not; the cache layer bounds call volume.
+    const res = await this.http.request({ method: 'GET', path, headers, deadline: ctx.deadline, retry: true })
+    const upstreamId = typeof res.headers['x-request-id'] === 'string' ? res.headers['x-request-id'] : undefined
+    if (res.status !== 200) {
+      let env: unknown
+      try { env = JSON.parse(res.body) } catch { env = undefined }
+      if (Envelope.Check(env) && env.code !== 0) throw problemForCode(env.code, env.message, op, platform, env.requestId ?? upstreamId)
+      throw problemForStatus(res.status, res.body, upstreamId)
+    }
+    const json = parseJson('aitoearn', res.body)
+    if (!Envelope.Check(json)) throw this.badShape(op, 'envelope', Envelope, json, res.body, ctx)
+    if (json.code !== 0) throw problemForCode(json.code, json.message, op, platform, json.requestId ?? upstreamId)
+    if (!check.Check(json.data)) throw this.badShape(op, 'data', check, json.data, res.body, ctx)
+    return json.data
+  }
+
+  private badShape (op: Operation, part: string, check: TypeCheck<TSchema>, value: unknown, body: string, ctx: CallContext): HttpProblem {
+    const first = check.Errors(value).First()
+    const where = `${part}${first?.path ?? ''}`
+    this.log.warn({ requestId: ctx.requestId, upstream: 'aitoearn', op, where, error: first?.message, sample: sample(body, 200) }, 'AiToEarn sent a body that does not match its schema')
+    return new HttpProblem('UPSTREAM_BAD_RESPONSE', {
+      detail: `AiToEarn sent an unexpected ${op} answer (${where}: ${first?.message ?? 'invalid'})`,
+      upstream: { name: 'aitoearn', message: sample(body, 120) }
+    })
+  }
+}

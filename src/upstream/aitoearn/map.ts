@@ -1,0 +1,174 @@
+/**
+ * AiToEarn's dialect -> the one metrics shape. A metric the platform does not report is `null`,
+ * never 0; `contentMode` video/article/article2 -> video/image_text/text; ids stay strings;
+ * times become ISO 8601 UTC; fields without a common name go to `extra`.
+ */
+import { ENGAGEMENT_FIELDS, emptyMetrics, type Metrics, type Page, type Platform, type SeriesPoint, type Work } from '../../schemas/metrics.js'
+import type { PlatformInfo, SourceName } from './bodies.js'
+import type { UpAnalyticsData, UpListData, UpListItem, UpMetrics, UpPlatform, UpSnapshot, UpWorkSnapshot } from './upstream-schemas.js'
+
+type ContentType = NonNullable<Work['contentType']>
+const ENGAGEMENT = Object.keys(ENGAGEMENT_FIELDS) as Array<keyof typeof ENGAGEMENT_FIELDS>
+const ENGAGEMENT_SET: ReadonlySet<string> = new Set(ENGAGEMENT)
+
+// Maps, not object literals: an upstream string like `constructor` must not find a prototype member.
+const CONTENT_MODES = new Map<string, ContentType>([['video', 'video'], ['article', 'image_text'], ['article2', 'text']])
+/** Analytics' free-text `mediaType`, as the platforms spell it. */
+const MEDIA_TYPES = new Map<string, ContentType>([
+  ...['video', 'reel', 'reels', 'short', 'shorts'].map((k): [string, ContentType] => [k, 'video']),
+  ...['image', 'images', 'photo', 'carousel', 'carousel_album', 'article'].map((k): [string, ContentType] => [k, 'image_text']),
+  ...['text', 'article2', 'status'].map((k): [string, ContentType] => [k, 'text'])
+])
+
+function finite (v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null
+}
+
+/** Known metrics into the one shape (absent -> null); other numeric fields are kept in `extra`. */
+export function mapMetrics (up: UpMetrics | null | undefined, extra: Record<string, unknown>): Metrics {
+  const m = emptyMetrics()
+  if (!up) return m
+  for (const name of ENGAGEMENT) m[name] = finite(up[name])
+  for (const [key, value] of Object.entries(up)) {
+    if (!ENGAGEMENT_SET.has(key) && typeof value === 'number' && Number.isFinite(value) && !(key in extra)) extra[key] = value
+  }
+  return m
+}
+
+/** An ISO 8601 UTC string, or undefined when the input is not a date. */
+export function isoUtc (value: string | null | undefined): string | undefined {
+  if (!value) return undefined
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
+}
+
+function str (value: string | null | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function author (name: string | null | undefined, platformUid: string | null | undefined): Work['author'] {
+  const n = str(name)
+  const uid = str(platformUid)
+  if (n === undefined && uid === undefined) return undefined
+  return { ...(n === undefined ? {} : { name: n }), ...(uid === undefined ? {} : { platformUid: uid }) }
+}
+
+/** Drops undefined values, so absent fields are really absent in our JSON too. */
+function compact<T extends Record<string, unknown>> (obj: T): T {
+  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key]
+  return obj
+}
+
+export function mapListItem (item: UpListItem, platform: Platform, accountId: string): Work {
+  const extra: Record<string, unknown> = {}
+  const metrics = mapMetrics(item.metrics, extra)
+  return compact({
+    source: 'aitoearn' as const,
+    platform,
+    workId: item.platformWorkId,
+    accountId,
+    title: str(item.title),
+    description: str(item.description),
+    url: str(item.url),
+    coverUrl: str(item.coverUrl),
+    contentType: item.contentMode ? CONTENT_MODES.get(item.contentMode) : undefined,
+    publishedAt: isoUtc(item.publishedAt),
+    status: str(item.status),
+    author: author(item.authorName, item.authorPlatformUid),
+    metrics,
+    extra
+  })
+}
+
+export function mapPage (p: UpListData['pagination']): Page {
+  const mode = p.mode === 'page' || p.mode === 'none' ? p.mode : 'cursor'
+  const hasNext = p.hasNext === true
+  return compact({
+    mode,
+    hasNext,
+    hasPrevious: p.hasPrevious === true,
+    // A cursor without "has next" would invite a loop; only hand it out with hasNext.
+    nextCursor: hasNext ? str(p.nextCursor) : undefined,
+    previousCursor: str(p.previousCursor),
+    limit: p.limit ?? undefined,
+    page: p.page ?? undefined,
+    pageSize: p.pageSize ?? undefined,
+    total: p.total ?? undefined
+  })
+}
+
+function mediaType (value: string | null | undefined): ContentType | undefined {
+  return value ? MEDIA_TYPES.get(value.toLowerCase()) : undefined
+}
+
+function mapWorkSnapshot (work: UpWorkSnapshot | null | undefined) {
+  if (!work) return {}
+  return {
+    title: str(work.title),
+    description: str(work.description),
+    url: str(work.url),
+    coverUrl: str(work.coverUrl),
+    contentType: mediaType(work.mediaType),
+    publishedAt: isoUtc(work.publishedAt),
+    status: str(work.status),
+    author: author(work.author, undefined)
+  }
+}
+
+function mapSnapshot (s: UpSnapshot): SeriesPoint & { sortKey: number } {
+  const at = isoUtc(s.snapshotAt)
+  return {
+    ...compact({ at, periodStart: isoUtc(s.periodStartAt), periodEnd: isoUtc(s.periodEndAt) }),
+    metrics: mapMetrics(s.metrics, {}),
+    sortKey: at ? Date.parse(at) : 0
+  }
+}
+
+export function mapAnalytics (data: UpAnalyticsData, platform: Platform, accountId: string) {
+  const extra: Record<string, unknown> = { ...(data.extra ?? {}) }
+  const metrics = mapMetrics(data.metrics, extra)
+  const work: Work = compact({
+    source: 'aitoearn' as const,
+    platform,
+    workId: data.platformWorkId,
+    accountId: str(data.accountId) ?? accountId,
+    ...mapWorkSnapshot(data.work),
+    metrics,
+    extra
+  })
+  const series: SeriesPoint[] = (data.snapshots ?? [])
+    .map(mapSnapshot)
+    .sort((a, b) => a.sortKey - b.sortKey)
+    .map(({ sortKey: _sortKey, ...point }) => point)
+  const latest = data.snapshots?.at(-1)
+  const fetchedAt = isoUtc(data.fetchedAt) ?? isoUtc(latest?.fetchedAt) ?? new Date().toISOString()
+  return compact({ work, series, fetchedAt, snapshotId: str(data.snapshotId) })
+}
+
+export function mapPlatform (up: UpPlatform, platform: Platform): PlatformInfo {
+  const caps = up.capabilities
+  const pagination = caps?.work?.listWorksPagination
+  const name = typeof up.displayName === 'string' ? up.displayName : up.displayName?.['en-US'] ?? Object.values(up.displayName ?? {})[0]
+  const sources: SourceName[] = platform === 'douyin' ? ['aitoearn', 'douyin_taskbox'] : ['aitoearn']
+  return compact({
+    platform,
+    name: str(name),
+    status: str(up.status),
+    capabilities: {
+      listWorks: caps?.work?.listWorks ?? null,
+      workAnalytics: caps?.analytics?.work ?? null,
+      accountAnalytics: caps?.analytics?.account ?? null,
+      ...(pagination?.mode
+        ? {
+            pagination: compact({
+              mode: pagination.mode,
+              defaultLimit: pagination.defaultLimit ?? undefined,
+              maxLimit: pagination.maxLimit ?? undefined,
+              supportsPrevious: pagination.supportsPrevious ?? undefined
+            })
+          }
+        : {})
+    },
+    sources
+  })
+}
