@@ -1,0 +1,168 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import type { FastifyBaseLogger } from 'fastify'
+import { HttpProblem } from '../../errors.js'
+import type { AcquireOptions, Priority, UpstreamLimiter } from './types.js'
+import { LocalReserver, type Reservation } from './window.js'
+import type { RedisReserver } from './redis-reserver.js'
+
+interface Waiter {
+  priority: Priority
+  deadline: number
+  enqueuedAt: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/** Wait buckets (ms) of the `waited` histogram. */
+export const WAIT_BUCKETS = [0, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+
+export interface LimiterStats {
+  admitted: number
+  rejected: number
+  cooldowns: number
+  /** Counts per WAIT_BUCKETS upper bound (the last one: above every bound). */
+  waited: number[]
+  waitedSumMs: number
+  queueLength: number
+  mode: 'shared' | 'local'
+}
+
+export interface QueueingLimiterOptions {
+  name: string
+  /** Shared reserver (Redis), or null: in-process only. */
+  shared: RedisReserver | null
+  /** The ceiling per window. */
+  limit: number
+  /** Each instance's share of the ceiling while Redis is configured but down. */
+  fallbackLimit: number
+  windowMs: number
+  /** Most requests waiting in this instance; more are refused at once. */
+  maxQueue: number
+  /**
+   * How far ahead of its send time this instance reserves the next one. Reserving only just ahead
+   * keeps the order of the local queue meaningful (interactive before background) and lets every
+   * instance take its turn at the shared log.
+   */
+  horizonMs: number
+  log: FastifyBaseLogger
+}
+
+/**
+ * A limiter that queues: callers wait in a bounded local queue (interactive before background,
+ * first come first served within a priority) until the reserver gives them a send time, or are
+ * refused with 503 UPSTREAM_RATE_LIMITED and Retry-After when no send time fits their deadline.
+ * With Redis the ceiling is shared by every instance; without it, or while Redis is down, it holds
+ * in process (at the fallback share when Redis is configured), and returns to Redis by itself.
+ */
+export class QueueingLimiter implements UpstreamLimiter {
+  readonly stats: LimiterStats
+  private readonly queue: Waiter[] = []
+  private readonly local: LocalReserver
+  private pumping = false
+  /** Send time (ms, performance clock) of the last admission, whichever reserver gave it. */
+  private lastSend = 0
+  private usingShared: boolean
+
+  constructor (private readonly opts: QueueingLimiterOptions) {
+    this.local = new LocalReserver(opts.shared ? opts.fallbackLimit : opts.limit, opts.windowMs)
+    this.usingShared = opts.shared !== null
+    this.stats = { admitted: 0, rejected: 0, cooldowns: 0, waited: WAIT_BUCKETS.map(() => 0).concat(0), waitedSumMs: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
+  }
+
+  acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<void> {
+    if (this.queue.length >= this.opts.maxQueue) {
+      this.stats.rejected++
+      return Promise.reject(this.refusal(1000, `${this.queue.length} requests already wait for the ${this.opts.name} budget`))
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { priority, deadline, enqueuedAt: performance.now(), resolve, reject }
+      // Interactive requests go before every background one; FIFO within a priority.
+      const at = priority === 'interactive' ? this.queue.findIndex(w => w.priority === 'background') : -1
+      if (at < 0) this.queue.push(waiter)
+      else this.queue.splice(at, 0, waiter)
+      this.stats.queueLength = this.queue.length
+      this.pump().catch(err => this.opts.log.error({ err }, 'limiter pump failed'))
+    })
+  }
+
+  async cooldown (ms: number): Promise<void> {
+    this.stats.cooldowns++
+    this.opts.log.warn({ upstream: this.opts.name, ms }, 'upstream rate limit hit: every instance pauses')
+    await this.local.cooldown(ms)
+    if (this.opts.shared?.usable) await this.opts.shared.cooldown(ms).catch(() => {})
+  }
+
+  private async pump (): Promise<void> {
+    if (this.pumping) return
+    this.pumping = true
+    try {
+      while (this.queue.length > 0) {
+        const waiter = this.queue.shift()!
+        this.stats.queueLength = this.queue.length
+        const remaining = waiter.deadline - Date.now()
+        const reservation = remaining > 0 ? await this.reserve(remaining) : { ok: false, waitMs: this.opts.windowMs }
+        if (!reservation.ok) {
+          this.stats.rejected++
+          waiter.reject(this.refusal(reservation.waitMs, `no ${this.opts.name} request slot before the request's deadline`))
+          continue
+        }
+        const now = performance.now()
+        this.lastSend = Math.max(this.lastSend, now + reservation.waitMs)
+        this.observe(now - waiter.enqueuedAt + reservation.waitMs)
+        if (reservation.waitMs <= 0) waiter.resolve()
+        else setTimeout(waiter.resolve, reservation.waitMs)
+        if (reservation.waitMs > this.opts.horizonMs) await delay(reservation.waitMs - this.opts.horizonMs)
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  /** Shared when Redis answers, local otherwise; switching never lets both budgets add up. */
+  private async reserve (maxWaitMs: number): Promise<Reservation> {
+    const shared = this.opts.shared
+    const now = performance.now()
+    if (shared !== null && shared.usable && (this.usingShared || now >= this.lastSend + this.opts.windowMs)) {
+      try {
+        const reservation = await shared.reserve(maxWaitMs)
+        this.setMode(true)
+        return reservation
+      } catch (err) {
+        this.setMode(false, err)
+      }
+    } else if (shared !== null) {
+      this.setMode(false)
+    }
+    return this.local.reserve(maxWaitMs)
+  }
+
+  private setMode (shared: boolean, err?: unknown): void {
+    if (shared === this.usingShared) return
+    this.usingShared = shared
+    this.stats.mode = shared ? 'shared' : 'local'
+    if (shared) {
+      this.opts.log.info({ upstream: this.opts.name }, 'limiter: Redis answers again; shared ceiling back in use')
+    } else {
+      // Sends reserved in the shared log may still be ahead: start the local budget after them.
+      this.local.cooldown(Math.max(0, this.lastSend + this.opts.windowMs - performance.now())).catch(() => {})
+      this.opts.log.warn({ upstream: this.opts.name, err: err ? { message: (err as Error).message } : undefined, limit: this.opts.fallbackLimit },
+        'limiter: Redis unavailable; holding an in-process share of the ceiling')
+    }
+  }
+
+  private observe (ms: number): void {
+    this.stats.admitted++
+    this.stats.waitedSumMs += ms
+    let i = WAIT_BUCKETS.findIndex(bound => ms <= bound)
+    if (i < 0) i = WAIT_BUCKETS.length
+    this.stats.waited[i]!++
+  }
+
+  private refusal (waitMs: number, detail: string): HttpProblem {
+    return new HttpProblem('UPSTREAM_RATE_LIMITED', { detail, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)), upstream: { name: this.opts.name } })
+  }
+
+  close (): void {
+    for (const waiter of this.queue.splice(0)) waiter.reject(new HttpProblem('SERVICE_UNAVAILABLE', { detail: 'shutting down', retryAfter: 1 }))
+  }
+}

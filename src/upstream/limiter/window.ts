@@ -1,0 +1,50 @@
+/**
+ * The admission rule of the Douyin limiter, the same in Redis (Lua, on Redis's clock) and in
+ * process (on this process's clock): a sliding-window log with reservations.
+ *
+ * Each admitted request is given a send time `t`. With the log of send times s1 <= ... <= sn and a
+ * ceiling of L per window W, a new request may go at the earliest
+ *     t = max(now, sn, s(n-L+1) + W, cooldownUntil)
+ * so no window of length W ever holds more than L send times, whatever the arrival order, and the
+ * requests are served first come, first served across every instance that shares the log. A request
+ * whose t lies beyond its own deadline is not admitted (nothing is reserved) and learns how long it
+ * would have had to wait.
+ */
+export interface Reservation {
+  /** True when a send time was reserved. */
+  ok: boolean
+  /** ms from now until the reserved send time (ok), or until the earliest possible one (not ok). */
+  waitMs: number
+}
+
+export interface Reserver {
+  reserve: (maxWaitMs: number) => Promise<Reservation>
+  /** Nothing is admitted for `ms` (the upstream said "too many" anyway). */
+  cooldown: (ms: number) => Promise<void>
+}
+
+/** The in-process reserver: the same rule on this process's clock (no Redis, or Redis down). */
+export class LocalReserver implements Reserver {
+  private log: number[] = []
+  private cooldownUntil = 0
+
+  constructor (private readonly limit: number, private readonly windowMs: number, private readonly now: () => number = () => performance.now()) {}
+
+  async reserve (maxWaitMs: number): Promise<Reservation> {
+    const now = this.now()
+    let drop = 0
+    while (drop < this.log.length && this.log[drop]! <= now - this.windowMs) drop++
+    if (drop > 0) this.log = this.log.slice(drop)
+    const n = this.log.length
+    let t = Math.max(now, this.cooldownUntil, n > 0 ? this.log[n - 1]! : now)
+    if (n >= this.limit) t = Math.max(t, this.log[n - this.limit]! + this.windowMs)
+    const waitMs = t - now
+    if (waitMs > maxWaitMs) return { ok: false, waitMs }
+    this.log.push(t)
+    return { ok: true, waitMs }
+  }
+
+  async cooldown (ms: number): Promise<void> {
+    this.cooldownUntil = Math.max(this.cooldownUntil, this.now() + ms)
+  }
+}
