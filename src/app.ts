@@ -9,8 +9,10 @@ import cache from './plugins/cache.js'
 import docs from './plugins/docs.js'
 import health from './routes/health.js'
 import aitoearn from './upstream/aitoearn/plugin.js'
+import douyin from './upstream/douyin/plugin.js'
 import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
+import douyinRoutes from './routes/douyin.js'
 
 export interface AppOptions {
   config: Config
@@ -39,10 +41,12 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(redis, { redis: config.redis })
   await app.register(cache, { config })
 
-  // Upstream clients (decorate app.aitoearn), then the routes that use them.
+  // Upstream clients (decorate app.aitoearn, app.douyin), then the routes that use them.
   await app.register(aitoearn, { config })
+  await app.register(douyin, { config })
   await app.register(platformsRoutes)
   await app.register(worksRoutes)
+  await app.register(douyinRoutes)
 
   await app.register(health, {
     checks: [

@@ -14,7 +14,7 @@ test('the committed openapi.yaml is what the app generates, and valid OpenAPI 3'
   t.same(await validateOpenApi(generated), [], 'valid')
   t.equal(await readFile(OPENAPI_FILE, 'utf8'), generated, 'no drift: run `npm run openapi` after changing routes or schemas')
   const doc = parse(generated)
-  for (const path of ['/v1/platforms', '/v1/works/{platform}', '/v1/works/{platform}/{workId}/analytics']) {
+  for (const path of ['/v1/platforms', '/v1/works/{platform}', '/v1/works/{platform}/{workId}/analytics', '/v1/douyin/task-videos/daily']) {
     const op = doc.paths[path]?.get
     t.ok(op, `${path} documented`)
     t.ok(op.tags?.length > 0 && op.summary && op.description, `${path} has tags, summary and description`)

@@ -1,0 +1,131 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { MetricsSchema, PageSchema, WorkSchema } from '../schemas/metrics.js'
+import { problemResponses } from '../schemas/responses.js'
+import { LIMITS, type DailyPlan, type UpstreamQuery } from '../upstream/douyin/params.js'
+import type { CallContext, UnitResult } from '../upstream/douyin/client.js'
+import { addDays, beijingDate } from '../upstream/douyin/dates.js'
+import { Cache } from '../cache/cache.js'
+import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
+import { douyinPolicy } from '../cache/policies.js'
+
+const DATE = '^\\d{4}-\\d{2}-\\d{2}$'
+const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
+
+const Query = Type.Object({
+  billingDate: Type.Optional(Type.String({
+    pattern: DATE,
+    title: 'Billing date',
+    description: 'The billing (data) date, YYYY-MM-DD, a **Beijing** date (Asia/Shanghai, UTC+8). Default: yesterday in Beijing (the data is T+1; recent dates can still change as settlements arrive). Not with billingDateFrom/billingDateTo.',
+    examples: ['2025-01-15']
+  })),
+  billingDateFrom: Type.Optional(Type.String({
+    pattern: DATE,
+    description: `First billing date of a range (Beijing), with billingDateTo. At most ${LIMITS.maxRangeDays} days; one upstream query per date.`,
+    examples: ['2025-01-01']
+  })),
+  billingDateTo: Type.Optional(Type.String({ pattern: DATE, description: 'Last billing date of a range (Beijing), inclusive; not after today in Beijing.', examples: ['2025-01-07'] })),
+  publishedFrom: Type.Optional(Type.String({
+    pattern: DATE_OR_TIME,
+    maxLength: 40,
+    description: 'Only videos published from then on: a date (00:00 Beijing) or an ISO 8601 date-time (no zone: Beijing). No older than 90 days (400 otherwise). Default: 30 days before the end of the publish window, but never older than 90 days.',
+    examples: ['2025-01-01', '2025-01-01T08:00:00Z']
+  })),
+  publishedTo: Type.Optional(Type.String({
+    pattern: DATE_OR_TIME,
+    maxLength: 40,
+    description: 'Only videos published until then: a date (23:59:59 Beijing) or an ISO 8601 date-time. Default: the end of the billing date. A window longer than 30 days is split into several upstream queries of at most 30 days, merged and de-duplicated.',
+    examples: ['2025-01-15']
+  })),
+  douyinId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Only this author's videos (the author's Douyin id)", examples: ['A7932234'] })),
+  agencyClientKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only videos of tasks of this agency (its website app client key)' })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Page number, from 1, as upstream. Not with all=true. With several upstream queries (a range, a long window) the page applies to each.' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, description: `Rows per page and upstream query, at most ${LIMITS.maxPageSize} (Douyin's limit). Default ${LIMITS.defaultPageSize}.` })),
+  all: Type.Optional(Type.Boolean({ description: 'true: every page, walked until a short page (Douyin gives no total and no has-more flag)' }))
+}, { additionalProperties: false })
+
+const Daily = Type.Object({
+  items: Type.Array(Type.Ref(WorkSchema), {
+    description: 'One record per video and day (`source: "douyin_taskbox"`, `date` = the Beijing day, `task`, `author`), de-duplicated by (video id, date). `workId` and `task.id` are exact decimal strings (Douyin ids exceed 2^53).'
+  }),
+  page: Type.Ref(PageSchema),
+  totals: Type.Ref(MetricsSchema),
+  currency: Type.Literal('CNY', { description: 'Every money field is in fen (1/100 CNY), integer' })
+}, {
+  description: '`totals` sums the items of this answer (this page, or everything with all=true); a metric no item reports stays null.'
+})
+
+const DESCRIPTION = [
+  "Douyin's taskbox daily video data (money and conversion per video and day) in the one metrics shape.",
+  '',
+  '**Dates are Beijing dates** (Asia/Shanghai, UTC+8): billing dates, "today", ranges and the default windows are counted in Beijing time, whatever your zone.',
+  '',
+  '**Units**: `gmv`, `refundGmv`, `billingGmv`, `billingRefundGmv`, `adShareCost`, `feedAdShareCost` and `expectedProfit` are integer **fen** (1/100 CNY), as received: Douyin does not state the unit; its SDKs treat the values as fen. `activeCount` is `ActiveCnt1d` (activations that day, undocumented upstream). Engagement metrics are null: this source does not report them.',
+  '',
+  '**Limits** (checked before any upstream call, 400 otherwise): publish start no older than 90 days; a publish window over 30 days is split into 30-day queries; billing-date range at most 31 days; pageSize at most 10000; from <= to; at most 100 upstream queries per request. Douyin allows 10 requests per second per app: calls are paced, and a request that cannot be served before its deadline answers 503 with Retry-After.',
+  '',
+  '**Errors**: Douyin `err_no` values map to problems with `upstream.code` = the err_no and `upstream.requestId` = its `log_id`: token errors -> 502 `UPSTREAM_AUTH` (after one refresh); 28001018 -> 502 `UPSTREAM_CAPABILITY_MISSING` (request the data-analysis permission); 28003017 -> 503 `UPSTREAM_QUOTA_EXHAUSTED` with Retry-After; 28003018 / 28001052 -> 503 `UPSTREAM_RATE_LIMITED`; 28001005 / 28001006 are retried, then 502 / 503; 28001007, 28013009, 28013010 -> 400; an unknown err_no -> 502 `UPSTREAM_ERROR` keeping its number.'
+].join('\n')
+
+/** GET /v1/douyin/task-videos/daily */
+const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
+  const { douyin } = app
+  const headers = { 'content-type': JSON_CONTENT_TYPE }
+  if (app.douyin.sandbox) {
+    // Encapsulated here: only this plugin's routes, problems included.
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header('x-bff-sandbox', '1')
+      done()
+    })
+  }
+
+  app.get('/v1/douyin/task-videos/daily', {
+    schema: {
+      tags: ['douyin'],
+      summary: 'Daily money and conversion data of Douyin taskbox videos',
+      description: DESCRIPTION,
+      querystring: Query,
+      response: {
+        200: Daily,
+        ...problemResponses(
+          'UPSTREAM_AUTH', 'UPSTREAM_CAPABILITY_MISSING', 'UPSTREAM_ERROR', 'UPSTREAM_BAD_RESPONSE',
+          'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_QUOTA_EXHAUSTED', 'UPSTREAM_TIMEOUT'
+        )
+      }
+    }
+  }, async (req, reply) => {
+    const now = Date.now()
+    const today = beijingDate(now)
+    const params = req.query
+    // Two levels: the whole answer (a repeated request is a hit with no JSON work), and each upstream
+    // query (billing date x window x filters x page) on its own, shared by overlapping requests and
+    // by the merged view, so a new day costs one new call.
+    const dates = params.billingDate !== undefined || params.billingDateFrom === undefined
+      ? [params.billingDate ?? addDays(today, -1)]
+      : [params.billingDateFrom, params.billingDateTo ?? params.billingDateFrom]
+    const policy = douyinPolicy(app.cachePolicies, dates, today)
+    const key = Cache.key(policy, douyin.credentialFingerprint, { ...params, scope: 'answer', today })
+    const ctx = (deadline: number, background: boolean): CallContext => ({
+      requestId: req.id,
+      deadline,
+      ...(background ? { priority: 'background' as const } : {})
+    })
+    return replyCached(req, reply, app.cache, { key, policy, deadlineMs: douyin.requestDeadlineMs, headers }, f =>
+      douyin.dailyVideoData(params, ctx(f.deadline, f.background), (q, plan, load) => cachedUnit(q, plan, load, ctx(f.deadline, f.background), today, f.revalidate)))
+  })
+
+  /** One upstream query through the cache, keyed by everything the query sends. */
+  async function cachedUnit (q: UpstreamQuery, plan: DailyPlan, load: (c: CallContext) => Promise<UnitResult>, ctx: CallContext, today: string, revalidate: boolean): Promise<UnitResult> {
+    const policy = douyinPolicy(app.cachePolicies, [q.billing_date], today)
+    const key = Cache.key(policy, douyin.credentialFingerprint, {
+      scope: 'query',
+      ...q,
+      page: plan.all ? 'all' : plan.page,
+      pageSize: plan.pageSize
+    })
+    const { entry } = await app.cache.cached(key, policy, f => load({ ...ctx, deadline: f.deadline, ...(f.background ? { priority: 'background' } : {}) }), { deadline: ctx.deadline, noCache: revalidate })
+    return JSON.parse(entry.body.toString('utf8')) as UnitResult
+  }
+}
+
+export default douyinRoutes
