@@ -29,6 +29,9 @@ export interface DouyinSandboxStats {
   rateLimited: number
   /** The most data calls that arrived within any one sliding second. */
   maxPerSecond: number
+  /** Arrival of the first and the last data call (ms, sandbox clock; 0: none yet): the span of a run. */
+  firstDataAt: number
+  lastDataAt: number
   qps: number
   /** Answers by err_no (data endpoint), e.g. {"0": 12, "28003018": 1}. */
   errNo: Record<string, number>
@@ -91,7 +94,7 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   let tokensIssuedBase = 0
 
   function freshCounters () {
-    return { tokenCalls: 0, dataRequests: 0, rateLimited: 0, maxPerSecond: 0, errNo: {} as Record<string, number> }
+    return { tokenCalls: 0, dataRequests: 0, rateLimited: 0, maxPerSecond: 0, firstDataAt: 0, lastDataAt: 0, errNo: {} as Record<string, number> }
   }
 
   const stats = (): DouyinSandboxStats => ({ ...counters, errNo: { ...counters.errNo }, tokensIssued: tokens.issuedCount - tokensIssuedBase, qps })
@@ -122,6 +125,8 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
 
   /** Counts a data call in the sliding second; false when it is one too many. */
   function admitData (now: number): boolean {
+    if (counters.firstDataAt === 0) counters.firstDataAt = now
+    counters.lastDataAt = now
     arrived.push(now)
     while (arrived[0]! <= now - 1000) arrived.shift()
     counters.maxPerSecond = Math.max(counters.maxPerSecond, arrived.length)
