@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 
 export interface Child {
@@ -12,40 +13,49 @@ export interface Child {
   stop: () => Promise<void>
 }
 
-/** Starts `node --import tsx <script>` and resolves once a line matches `ready` (with the match). */
-export async function startChild (script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Child & { match: RegExpExecArray }> {
+/** Spawns `node --import tsx <script>` with a clean environment; its output lines are kept (bounded). */
+export function spawnChild (script: string, env: Record<string, string>): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const lines: string[] = []
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script}: not ready within ${timeoutMs} ms\n${lines.join('\n')}`)), timeoutMs)
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', line => {
-        if (lines.length < 2000) lines.push(line)
-        const m = ready.exec(line)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m)
-        }
-      })
-    }
-    child.once('exit', code => {
-      clearTimeout(timer)
-      reject(new Error(`${script} exited with ${code}\n${lines.join('\n')}`))
-    })
-  })
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', line => { if (lines.length < 2000) lines.push(line) })
+  }
   return {
     child,
     lines,
-    match,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
       child.kill('SIGKILL')
       await exited
     }
+  }
+}
+
+/** Resolves with the first output line matching `pattern`; rejects when the child exits or times out. */
+export async function waitForLine (c: Child, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    for (const line of c.lines) {
+      const m = pattern.exec(line)
+      if (m) return m
+    }
+    if (c.child.exitCode !== null) throw new Error(`exited with ${c.child.exitCode}:\n${c.lines.join('\n')}`)
+    if (Date.now() > until) throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${c.lines.join('\n')}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+export async function startChild (script: string, env: Record<string, string>, ready: RegExp): Promise<Child & { match: RegExpExecArray }> {
+  const c = spawnChild(script, env)
+  try {
+    return { ...c, match: await waitForLine(c, ready) }
+  } catch (err) {
+    await c.stop()
+    throw err
   }
 }
 
@@ -59,10 +69,33 @@ export async function startSandboxes (): Promise<Sandboxes> {
   return { aitoearn, douyin: c.match[1]!, stop: c.stop }
 }
 
-/** A BFF instance as a process; resolves with its URL once it listens. */
-export async function startBff (env: Record<string, string>): Promise<{ url: string, stop: () => Promise<void> }> {
-  const c = await startChild('src/server.ts', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SANDBOX: 'false', ...env }, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
-  return { url: c.match[1]!, stop: c.stop }
+/** A free TCP port on 127.0.0.1. */
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/**
+ * A BFF instance as a process, on a port chosen here; resolves once /healthz answers. It logs at
+ * warn unless told otherwise: no per-request log lines, as the bare reference server has none.
+ */
+export async function startBff (env: Record<string, string>): Promise<{ url: string, pid: number, stop: () => Promise<void> }> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const c = spawnChild('src/server.ts', { HOST: '127.0.0.1', SANDBOX: 'false', LOG_LEVEL: 'warn', ...env, PORT: String(port) })
+  const until = Date.now() + 30_000
+  while (!(await fetch(`${url}/healthz`).then(r => r.ok, () => false))) {
+    if (c.child.exitCode !== null || Date.now() > until) {
+      await c.stop()
+      throw new Error(`BFF on ${url} did not start:\n${c.lines.join('\n')}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  return { url, pid: c.child.pid!, stop: c.stop }
 }
 
 /** The p-th percentile (0..100) of a list of numbers. */

@@ -4,23 +4,14 @@ import pino from 'pino'
 import type { Redis } from 'ioredis'
 import { Cache, type CachePolicy } from '../src/cache/cache.js'
 import { MemoryStore } from '../src/cache/memory-store.js'
-import { createRedis } from '../src/plugins/redis.js'
 import { HttpProblem } from '../src/errors.js'
 import { decodeEntry, encodeEntry, makeEntry } from '../src/cache/entry.js'
-import { REDIS_URL, testRedis, type Tap } from './helpers/redis.js'
+import { REDIS_URL, connectedRedis as connected, testRedis } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
 
 const log = pino({ level: 'silent' })
 const policy = (over: Partial<CachePolicy> = {}): CachePolicy => ({ name: 't', freshMs: 60_000, staleMs: 60_000, errorMs: 60_000, negativeMs: 60_000, ...over })
 const soon = () => Date.now() + 5000
-
-async function connected (t: Tap, url: string, keyPrefix: string): Promise<Redis> {
-  const redis = createRedis({ url, keyPrefix })
-  redis.on('error', () => {})
-  t.teardown(() => redis.disconnect())
-  await redis.connect()
-  return redis
-}
 
 function makeCache (redis: Redis | null, localTtlMs = 2000) {
   return new Cache({ memory: new MemoryStore(1 << 20), redis, log, localTtlMs, lockMs: 3000, backgroundMs: 5000 })
@@ -148,10 +139,7 @@ test('no-cache revalidates, still one call per key', async t => {
 test('Redis stopped mid-run: answers go on in-process, then Redis is used again', async t => {
   const own = await OwnRedis.start()
   t.teardown(() => own.stop())
-  const redis = createRedis({ url: own.url, keyPrefix: 'bfftest:outage:' })
-  redis.on('error', () => {})
-  t.teardown(() => redis.disconnect())
-  await redis.connect()
+  const redis = await connected(t, own.url, 'bfftest:outage:')
   const cache = makeCache(redis, 0)
   let calls = 0
   const fetch = async () => ({ calls: ++calls })

@@ -2,21 +2,11 @@ import { test } from 'tap'
 import pino from 'pino'
 import { QueueingLimiter } from '../src/upstream/limiter/queue.js'
 import { HttpProblem } from '../src/errors.js'
+import { mostInWindow } from './helpers/windows.js'
 import { buildApp } from './helpers/app.js'
 import { startDouyinSandbox } from '../src/sandbox/douyin/server.js'
 import { SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/upstream/douyin/dates.js'
-
-/** The most timestamps within any window of `ms`. */
-function busiest (times: number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= ms) j++
-    most = Math.max(most, i - j + 1)
-  }
-  return most
-}
 
 /** The limiter as it runs without Redis: in process, at `rate` per second + the arrival margin. */
 const localLimiter = (rate: number) => new QueueingLimiter({
@@ -29,7 +19,7 @@ test('local limiter: never more than `rate` admissions in a sliding second, firs
   await Promise.all(Array.from({ length: 25 }, (_, i) =>
     limiter.acquire({ deadline: Date.now() + 10_000 }).then(() => { admitted.push({ i, at: Date.now() }) })))
   t.equal(admitted.length, 25)
-  t.ok(busiest(admitted.map(a => a.at), 1000) <= 10, 'at most 10 in any second')
+  t.ok(mostInWindow(admitted.map(a => a.at), 1000) <= 10, 'at most 10 in any second')
   t.same(admitted.slice(0, 10).map(a => a.i).sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i), 'the first ten come first')
 })
 

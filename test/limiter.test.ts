@@ -4,20 +4,12 @@ import pino from 'pino'
 import type { Redis } from 'ioredis'
 import { QueueingLimiter } from '../src/upstream/limiter/queue.js'
 import { RedisReserver } from '../src/upstream/limiter/redis-reserver.js'
-import { createRedis } from '../src/plugins/redis.js'
 import { HttpProblem } from '../src/errors.js'
-import { REDIS_URL, testRedis, type Tap } from './helpers/redis.js'
+import { REDIS_URL, connectedRedis as connected, testRedis } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
+import { mostInWindow } from './helpers/windows.js'
 
 const log = pino({ level: 'silent' })
-
-async function connected (t: Tap, url: string, keyPrefix: string): Promise<Redis> {
-  const redis = createRedis({ url, keyPrefix })
-  redis.on('error', () => {})
-  t.teardown(() => redis.disconnect())
-  await redis.connect()
-  return redis
-}
 
 function limiter (redis: Redis | null, over: { limit: number, windowMs: number, fallbackLimit?: number, name?: string }) {
   const name = over.name ?? 'douyin'
@@ -31,17 +23,6 @@ function limiter (redis: Redis | null, over: { limit: number, windowMs: number, 
     horizonMs: 20,
     log
   })
-}
-
-/** The most send times that fall in any window of `windowMs`. */
-function mostInWindow (times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++
-    most = Math.max(most, i - j + 1)
-  }
-  return most
 }
 
 test('three instances over one Redis never exceed the ceiling together, and all get served', async t => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { createRedis } from '../../src/plugins/redis.js'
 
 export type Tap = { teardown: (fn: () => unknown) => void }
 
@@ -26,4 +27,13 @@ export function testRedis (t: Tap, url = REDIS_URL): { REDIS_URL: string, REDIS_
     }
   })
   return { REDIS_URL: url, REDIS_KEY_PREFIX: prefix }
+}
+
+/** A client made as the app makes its own (fail fast, no offline queue), connected, closed after the test. */
+export async function connectedRedis (t: Tap, url: string, keyPrefix: string): Promise<Redis> {
+  const redis = createRedis({ url, keyPrefix })
+  redis.on('error', () => {})
+  t.teardown(() => redis.disconnect())
+  await redis.connect()
+  return redis
 }
