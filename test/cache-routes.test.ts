@@ -1,8 +1,7 @@
-import { once } from 'node:events'
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './helpers/app.js'
-import { testRedis, type Tap } from './helpers/redis.js'
+import { testRedis, type Tap, nextEvent } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
 import { startAitoearnSandbox, type AitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
 import { SANDBOX_AITOEARN_API_KEY } from '../src/sandbox/seed.js'
@@ -129,14 +128,14 @@ test('Redis stopped mid-run: the routes keep answering, and Redis is used again 
   const url = (n: number) => `/v1/works/tiktok?accountId=acc-tiktok-1&limit=${n}`
   t.equal((await a.inject({ url: url(1) })).statusCode, 200)
 
-  const closed = once(a.redis!, 'close')
+  const closed = nextEvent(a.redis!, 'close')
   await own.stop()
   await closed
   const during = await Promise.all([1, 2, 3, 4, 5].map(n => a.inject({ url: url(n) })))
   t.same(during.map(r => r.statusCode), [200, 200, 200, 200, 200], 'no request fails because Redis is down')
   t.equal(a.cache.redisUp, false)
 
-  const ready = once(a.redis!, 'ready')
+  const ready = nextEvent(a.redis!, 'ready')
   await own.start()
   await ready
   t.equal((await a.inject({ url: url(6) })).statusCode, 200)

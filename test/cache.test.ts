@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { test } from 'tap'
 import pino from 'pino'
 import type { Redis } from 'ioredis'
@@ -6,7 +5,7 @@ import { Cache, type CachePolicy } from '../src/cache/cache.js'
 import { MemoryStore } from '../src/cache/memory-store.js'
 import { HttpProblem } from '../src/errors.js'
 import { decodeEntry, encodeEntry, makeEntry } from '../src/cache/entry.js'
-import { REDIS_URL, connectedRedis as connected, testRedis } from './helpers/redis.js'
+import { REDIS_URL, connectedRedis as connected, testRedis, nextEvent } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
 
 const log = pino({ level: 'silent' })
@@ -146,7 +145,7 @@ test('Redis stopped mid-run: answers go on in-process, then Redis is used again'
   t.equal((await cache.cached('a', policy(), fetch, { deadline: soon() })).status, 'miss')
   t.equal((await cache.cached('a', policy(), fetch, { deadline: soon() })).status, 'hit', 'from Redis (local tier off)')
 
-  const closed = once(redis, 'close')
+  const closed = nextEvent(redis, 'close')
   await own.stop()
   await closed
   const during = await cache.cached('b', policy(), fetch, { deadline: soon() })
@@ -154,7 +153,7 @@ test('Redis stopped mid-run: answers go on in-process, then Redis is used again'
   t.equal((await cache.cached('b', policy(), fetch, { deadline: soon() })).status, 'hit', 'kept in-process while Redis is away')
   t.equal(cache.redisUp, false)
 
-  const ready = once(redis, 'ready')
+  const ready = nextEvent(redis, 'ready')
   await own.start()
   await ready
   t.equal((await cache.cached('c', policy(), fetch, { deadline: soon() })).status, 'miss')

@@ -37,3 +37,11 @@ export async function connectedRedis (t: Tap, url: string, keyPrefix: string): P
   await redis.connect()
   return redis
 }
+
+/**
+ * Resolves on the client's next `event` ('close', 'ready'). Unlike events.once it does not reject
+ * when the client emits 'error' first, as it does when its server is killed.
+ */
+export function nextEvent (redis: Redis, event: 'close' | 'ready'): Promise<void> {
+  return new Promise(resolve => redis.once(event, () => resolve()))
+}

@@ -9,7 +9,7 @@ interface Waiter {
   priority: Priority
   deadline: number
   enqueuedAt: number
-  resolve: () => void
+  resolve: (at: number) => void
   reject: (err: Error) => void
 }
 
@@ -69,12 +69,12 @@ export class QueueingLimiter implements UpstreamLimiter {
     this.stats = { admitted: 0, rejected: 0, cooldowns: 0, waited: WAIT_BUCKETS.map(() => 0).concat(0), waitedSumMs: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
   }
 
-  acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<void> {
+  acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<number> {
     if (this.queue.length >= this.opts.maxQueue) {
       this.stats.rejected++
       return Promise.reject(this.refusal(1000, `${this.queue.length} requests already wait for the ${this.opts.name} budget`))
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const waiter: Waiter = { priority, deadline, enqueuedAt: performance.now(), resolve, reject }
       // Interactive requests go before every background one; FIFO within a priority.
       const at = priority === 'interactive' ? this.queue.findIndex(w => w.priority === 'background') : -1
@@ -100,7 +100,7 @@ export class QueueingLimiter implements UpstreamLimiter {
         const waiter = this.queue.shift()!
         this.stats.queueLength = this.queue.length
         const remaining = waiter.deadline - Date.now()
-        const reservation = remaining > 0 ? await this.reserve(remaining) : { ok: false, waitMs: this.opts.windowMs }
+        const reservation = remaining > 0 ? await this.reserve(remaining) : { ok: false, waitMs: this.opts.windowMs, at: 0 }
         if (!reservation.ok) {
           this.stats.rejected++
           waiter.reject(this.refusal(reservation.waitMs, `no ${this.opts.name} request slot before the request's deadline`))
@@ -109,8 +109,8 @@ export class QueueingLimiter implements UpstreamLimiter {
         const now = performance.now()
         this.lastSend = Math.max(this.lastSend, now + reservation.waitMs)
         this.observe(now - waiter.enqueuedAt + reservation.waitMs)
-        if (reservation.waitMs <= 0) waiter.resolve()
-        else setTimeout(waiter.resolve, reservation.waitMs)
+        if (reservation.waitMs <= 0) waiter.resolve(reservation.at)
+        else setTimeout(waiter.resolve, reservation.waitMs, reservation.at)
         if (reservation.waitMs > this.opts.horizonMs) await delay(reservation.waitMs - this.opts.horizonMs)
       }
     } finally {
@@ -122,7 +122,16 @@ export class QueueingLimiter implements UpstreamLimiter {
   private async reserve (maxWaitMs: number): Promise<Reservation> {
     const shared = this.opts.shared
     const now = performance.now()
-    if (shared !== null && shared.usable && (this.usingShared || now >= this.lastSend + this.opts.windowMs)) {
+    if (shared !== null && shared.usable) {
+      if (!this.usingShared && now < this.lastSend + this.opts.windowMs) {
+        // Back from the local share: the shared log does not know our local sends, so it takes
+        // over only once they are a window old. Under steady load that means one pause here (at
+        // most a window), never staying on the local share for good.
+        const wait = this.lastSend + this.opts.windowMs - now
+        if (wait >= maxWaitMs) return { ok: false, waitMs: wait, at: 0 }
+        await delay(wait)
+        maxWaitMs -= wait
+      }
       try {
         const reservation = await shared.reserve(maxWaitMs)
         this.setMode(true)

@@ -3,7 +3,7 @@ import type { Reservation, Reserver } from './window.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    bffLimiterReserve: (log: string, cooldown: string, seq: string, limit: number, windowUs: number, maxWaitUs: number) => Result<[number, number], Context>
+    bffLimiterReserve: (log: string, cooldown: string, seq: string, limit: number, windowUs: number, maxWaitUs: number) => Result<[number, number, number], Context>
     bffLimiterCooldown: (cooldown: string, ms: number) => Result<number, Context>
   }
 }
@@ -31,13 +31,13 @@ if n > 0 then
   end
 end
 local wait = at - now
-if wait > maxWait then return {0, wait} end
+if wait > maxWait then return {0, wait, at} end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], at, at .. ':' .. seq)
 local ttl = math.ceil((wait + window) / 1000) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return {1, wait}`
+return {1, wait, at}`
 
 const COOLDOWN = `
 local t = redis.call('TIME')
@@ -62,8 +62,8 @@ export class RedisReserver implements Reserver {
 
   async reserve (maxWaitMs: number): Promise<Reservation> {
     const maxWaitUs = Math.max(0, Math.floor(maxWaitMs * 1000))
-    const [ok, waitUs] = await this.redis.bffLimiterReserve(this.keys.log, this.keys.cooldown, this.keys.seq, this.limit, this.windowMs * 1000, maxWaitUs)
-    return { ok: ok === 1, waitMs: waitUs / 1000 }
+    const [ok, waitUs, atUs] = await this.redis.bffLimiterReserve(this.keys.log, this.keys.cooldown, this.keys.seq, this.limit, this.windowMs * 1000, maxWaitUs)
+    return { ok: ok === 1, waitMs: waitUs / 1000, at: atUs / 1000 }
   }
 
   async cooldown (ms: number): Promise<void> {

@@ -16,10 +16,11 @@ export interface AcquireOptions {
 
 export interface UpstreamLimiter {
   /**
-   * Resolves when one request may be sent now. Throws HttpProblem 503 `UPSTREAM_RATE_LIMITED`
+   * Resolves when one request may be sent now, with its reserved send time on the limiter's clock
+   * (ms; Redis's clock for the shared limiter), which tests compare exactly. Throws HttpProblem 503 `UPSTREAM_RATE_LIMITED`
    * with `retryAfter` (seconds) when it cannot admit the request before `deadline`.
    */
-  acquire: (opts: AcquireOptions) => Promise<void>
+  acquire: (opts: AcquireOptions) => Promise<number>
   /**
    * The upstream said "too many" anyway (e.g. Douyin err_no 28003018): admit nothing for `ms`.
    * The shared limiter makes this cooldown shared by every instance.

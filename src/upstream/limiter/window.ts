@@ -15,6 +15,8 @@ export interface Reservation {
   ok: boolean
   /** ms from now until the reserved send time (ok), or until the earliest possible one (not ok). */
   waitMs: number
+  /** The reserved send time on the reserver's clock (ms): Redis's for the shared one. */
+  at: number
 }
 
 export interface Reserver {
@@ -39,9 +41,9 @@ export class LocalReserver implements Reserver {
     let t = Math.max(now, this.cooldownUntil, n > 0 ? this.log[n - 1]! : now)
     if (n >= this.limit) t = Math.max(t, this.log[n - this.limit]! + this.windowMs)
     const waitMs = t - now
-    if (waitMs > maxWaitMs) return { ok: false, waitMs }
+    if (waitMs > maxWaitMs) return { ok: false, waitMs, at: t }
     this.log.push(t)
-    return { ok: true, waitMs }
+    return { ok: true, waitMs, at: t }
   }
 
   async cooldown (ms: number): Promise<void> {
