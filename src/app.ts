@@ -13,6 +13,7 @@ import douyin from './upstream/douyin/plugin.js'
 import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
+import mergedRoutes from './routes/merged.js'
 
 export interface AppOptions {
   config: Config
@@ -47,6 +48,7 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(platformsRoutes)
   await app.register(worksRoutes)
   await app.register(douyinRoutes)
+  await app.register(mergedRoutes, { config })
 
   await app.register(health, {
     checks: [

@@ -48,7 +48,8 @@ export const EnvSchema = Type.Object({
   CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 1, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies' }),
   CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis: how long the in-process tier trusts its copy, ms (0 turns the tier off)' }),
   UPSTREAM_TIMEOUT_MS: Millis('Timeout of one upstream attempt (connect, headers, body)', 5000),
-  REQUEST_DEADLINE_MS: Millis('Deadline of one request to the BFF, retries and queueing included', 10000)
+  REQUEST_DEADLINE_MS: Millis('Deadline of one request to the BFF, retries and queueing included', 10000),
+  MERGED_VIEW_DEADLINE_MS: Millis('Deadline of the merged metrics view: a source not answered by then is reported as UPSTREAM_TIMEOUT while its cache fill goes on', 10000)
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -107,6 +108,7 @@ function deriveConfig (env: Env) {
       localTtlMs: env.CACHE_LOCAL_TTL_MS
     },
     requestDeadlineMs: env.REQUEST_DEADLINE_MS,
+    mergedViewDeadlineMs: env.MERGED_VIEW_DEADLINE_MS,
     aitoearn: {
       baseUrl: (env.AITOEARN_BASE_URL ?? AITOEARN_REGIONS[env.AITOEARN_REGION]).replace(/\/+$/, ''),
       apiKey: env.AITOEARN_API_KEY,

@@ -2,12 +2,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { MetricsSchema, PageSchema, WorkSchema } from '../schemas/metrics.js'
 import { problemResponses } from '../schemas/responses.js'
-import { LIMITS, type DailyPlan, type UpstreamQuery } from '../upstream/douyin/params.js'
-import type { CallContext, UnitResult } from '../upstream/douyin/client.js'
+import { LIMITS } from '../upstream/douyin/params.js'
+import type { CallContext } from '../upstream/douyin/client.js'
 import { addDays, beijingDate } from '../upstream/douyin/dates.js'
 import { Cache } from '../cache/cache.js'
 import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
 import { douyinPolicy } from '../cache/policies.js'
+import { cachedDouyinQuery, readUnit } from '../cache/douyin-query.js'
 
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$'
 const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
@@ -111,21 +112,9 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
       ...(background ? { priority: 'background' as const } : {})
     })
     return replyCached(req, reply, app.cache, { key, policy, deadlineMs: douyin.requestDeadlineMs, headers }, f =>
-      douyin.dailyVideoData(params, ctx(f.deadline, f.background), (q, plan, load) => cachedUnit(q, plan, load, ctx(f.deadline, f.background), today, f.revalidate)))
+      douyin.dailyVideoData(params, ctx(f.deadline, f.background), async (q, plan, load) =>
+        readUnit((await cachedDouyinQuery(app, q, plan, load, ctx(f.deadline, f.background), today, f.revalidate)).entry)))
   })
-
-  /** One upstream query through the cache, keyed by everything the query sends. */
-  async function cachedUnit (q: UpstreamQuery, plan: DailyPlan, load: (c: CallContext) => Promise<UnitResult>, ctx: CallContext, today: string, revalidate: boolean): Promise<UnitResult> {
-    const policy = douyinPolicy(app.cachePolicies, [q.billing_date], today)
-    const key = Cache.key(policy, douyin.credentialFingerprint, {
-      scope: 'query',
-      ...q,
-      page: plan.all ? 'all' : plan.page,
-      pageSize: plan.pageSize
-    })
-    const { entry } = await app.cache.cached(key, policy, f => load({ ...ctx, deadline: f.deadline, ...(f.background ? { priority: 'background' } : {}) }), { deadline: ctx.deadline, noCache: revalidate })
-    return JSON.parse(entry.body.toString('utf8')) as UnitResult
-  }
 }
 
 export default douyinRoutes

@@ -1,0 +1,118 @@
+/**
+ * The merge rules of the merged metrics view, as pure functions:
+ * - engagement (views, plays, likes, ...) comes from AiToEarn, money (GMV, refunds, ad share,
+ *   expected profit, activations) from the Douyin taskbox; a field no source reports stays null;
+ * - a series point per date: engagement = the latest AiToEarn snapshot placed on that date
+ *   (cumulative values as of then), money = Douyin's row for that billing date (that day's values);
+ * - totals and work.metrics: engagement = AiToEarn's latest values, money = the sum over the days.
+ */
+import { ENGAGEMENT_FIELDS, MONEY_FIELDS, emptyMetrics, type Metrics, type Platform, type SeriesPoint, type Work } from '../schemas/metrics.js'
+import type { WorkAnalyticsBody } from '../upstream/aitoearn/bodies.js'
+import { beijingDate } from '../upstream/douyin/dates.js'
+
+export const ENGAGEMENT = Object.keys(ENGAGEMENT_FIELDS) as Array<keyof typeof ENGAGEMENT_FIELDS>
+export const MONEY = Object.keys(MONEY_FIELDS) as Array<keyof typeof MONEY_FIELDS>
+
+export interface MergeInput {
+  platform: Platform
+  workId: string
+  accountId: string
+  /** Every date of the view, oldest first (Beijing dates). */
+  dates: string[]
+  /** AiToEarn's analytics, when that source answered. */
+  analytics?: WorkAnalyticsBody | undefined
+  /** Douyin's row of this video per billing date, when that source answered (dates without a row are absent). */
+  douyin?: ReadonlyMap<string, Work> | undefined
+  /** The publication time the view worked with (AiToEarn's, or the caller's hint). */
+  publishedAt?: string | undefined
+}
+
+export interface MergedParts {
+  work: Work
+  series: SeriesPoint[]
+  totals: Metrics
+}
+
+/**
+ * The Beijing date an AiToEarn snapshot stands for: the start of its period when it is a daily
+ * report (Pinterest), otherwise when it was taken.
+ */
+export function snapshotDate (point: SeriesPoint): string | undefined {
+  const iso = point.periodStart ?? point.at
+  if (iso === undefined) return undefined
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? undefined : beijingDate(ms)
+}
+
+/** One point per date: the latest snapshot's engagement of that date, Douyin's money of that date. */
+export function mergeSeries (dates: string[], analytics: WorkAnalyticsBody | undefined, douyin: ReadonlyMap<string, Work> | undefined): SeriesPoint[] {
+  const latest = new Map<string, Metrics>()
+  // Snapshots come oldest first: a later one of the same date replaces an earlier one.
+  for (const point of analytics?.series ?? []) {
+    const date = snapshotDate(point)
+    if (date !== undefined) latest.set(date, point.metrics)
+  }
+  return dates.map(date => {
+    const metrics = emptyMetrics()
+    const snap = latest.get(date)
+    if (snap) for (const name of ENGAGEMENT) metrics[name] = snap[name]
+    const row = douyin?.get(date)
+    if (row) for (const name of MONEY) metrics[name] = row.metrics[name]
+    return { date, metrics }
+  })
+}
+
+/** Engagement: AiToEarn's latest values; money: the sum over the days (null when no day reports it). */
+export function mergeTotals (analytics: WorkAnalyticsBody | undefined, douyin: ReadonlyMap<string, Work> | undefined): Metrics {
+  const totals = emptyMetrics()
+  if (analytics) for (const name of ENGAGEMENT) totals[name] = analytics.work.metrics[name]
+  for (const row of douyin?.values() ?? []) {
+    for (const name of MONEY) {
+      const v = row.metrics[name]
+      if (v !== null) totals[name] = (totals[name] ?? 0) + v
+    }
+  }
+  return totals
+}
+
+/** The work record: AiToEarn's description of the work, Douyin's where AiToEarn has none. */
+export function mergeWork (input: MergeInput, metrics: Metrics): Work {
+  const a = input.analytics?.work
+  // The newest Douyin row describes the video best (title, link, author, task).
+  let d: Work | undefined
+  for (const date of input.dates) d = input.douyin?.get(date) ?? d
+  const work: Work = {
+    source: 'merged',
+    platform: input.platform,
+    workId: input.workId,
+    accountId: a?.accountId ?? input.accountId,
+    metrics,
+    extra: { ...(a?.extra ?? {}) }
+  }
+  const title = a?.title ?? d?.title
+  if (title !== undefined) work.title = title
+  if (a?.description !== undefined) work.description = a.description
+  const url = a?.url ?? d?.url
+  if (url !== undefined) work.url = url
+  if (a?.coverUrl !== undefined) work.coverUrl = a.coverUrl
+  const contentType = a?.contentType ?? d?.contentType
+  if (contentType !== undefined) work.contentType = contentType
+  const publishedAt = a?.publishedAt ?? input.publishedAt ?? d?.publishedAt
+  if (publishedAt !== undefined) work.publishedAt = publishedAt
+  if (a?.status !== undefined) work.status = a.status
+  const author = { ...(d?.author ?? {}), ...(a?.author ?? {}) }
+  if (Object.keys(author).length > 0) work.author = author
+  if (d?.task !== undefined) work.task = d.task
+  if (MONEY.some(name => metrics[name] !== null)) work.currency = 'CNY'
+  return work
+}
+
+/** The merged record of one work over `dates`. */
+export function mergeView (input: MergeInput): MergedParts {
+  const totals = mergeTotals(input.analytics, input.douyin)
+  return {
+    work: mergeWork(input, { ...totals }),
+    series: mergeSeries(input.dates, input.analytics, input.douyin),
+    totals
+  }
+}

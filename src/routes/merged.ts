@@ -1,0 +1,101 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Config } from '../config.js'
+import { wantsRevalidation } from '../cache/http.js'
+import { HttpProblem } from '../errors.js'
+import { problemResponses } from '../schemas/responses.js'
+import { addDays, beijingDate, daysBetween, isCalendarDate } from '../upstream/douyin/dates.js'
+import { DEFAULT_VIEW_DAYS, MAX_VIEW_DAYS, MergedParams, MergedQuery, MergedViewSchema } from '../merge/schema.js'
+import { DOUYIN_PAGE_SIZE, sourceMemos } from '../merge/sources.js'
+import { MergedViews } from '../merge/view.js'
+
+const DESCRIPTION = [
+  'One work over a range of days with **both sources merged by date**: engagement from AiToEarn work analytics (every platform), money from the Douyin taskbox daily data (douyin videos). One call, one shape, and an honest account of what is missing.',
+  '',
+  `**Dates** are **Beijing** calendar dates (Asia/Shanghai, UTC+8) for every platform. Default: the ${DEFAULT_VIEW_DAYS} days up to yesterday (Douyin data is T+1). At most ${MAX_VIEW_DAYS} days; since <= until; until not after today in Beijing (400 otherwise, before any upstream call).`,
+  '',
+  '**Merge rules**',
+  '- Engagement metrics (views, plays, impressions, reach, likes, collects, comments, shares, saves, clicks, engagements, watch time) come from AiToEarn only; money and conversion (`activeCount`, `gmv`, `refundGmv`, `billingGmv`, `billingRefundGmv`, `adShareCost`, `feedAdShareCost`, `expectedProfit`, integer **fen**) from Douyin only. A field no source reports stays `null`, never 0.',
+  '- `series`: one point per date, oldest first. Engagement of a date = the latest AiToEarn snapshot placed on that date (lifetime metrics are cumulative: the value as of then, not that day\'s increase); a snapshot is placed on the Beijing date it was taken, a daily report (Pinterest) on its own day. Most platforms give one lifetime snapshot taken at call time, so engagement appears in the series only on the day it was read (include today to see it). Money of a date = Douyin\'s row of that billing date (that day\'s values).',
+  '- `totals` and `work.metrics` (equal): engagement = AiToEarn\'s latest values; money = the sum over the days. `work` describes the work as AiToEarn does, Douyin\'s row filling what AiToEarn lacks (title, link, author, task).',
+  '',
+  '**Sources** (`sources` is always there, aitoearn first):',
+  '- `aitoearn`: asked for every platform, through the same cache entry as `GET /v1/works/{platform}/{workId}/analytics?accountId=` (Pinterest, which reports per day, with `since=<since>T00:00:00Z&until=<until>T00:00:00Z`).',
+  `- \`douyin_taskbox\`: douyin only (other platforms: \`skipped\`). One query per billing date from the later of \`since\` and the publication day, through the same cache entries as \`GET /v1/douyin/task-videos/daily?billingDate=D&publishedFrom=P&publishedTo=P&pageSize=${DOUYIN_PAGE_SIZE}[&douyinId=]\` (P = the Beijing day of publication): a new day costs one new call, not thirty. Rows are matched by exact VideoId string; pages are walked until the row or a short page. The publication time is the \`publishedAt\` hint or else AiToEarn's (then Douyin waits for AiToEarn); when neither is known the source is an \`error\` (400 VALIDATION_FAILED) that asks for \`publishedAt\`. Published more than 90 days ago: \`skipped\` (Douyin serves only the last 90 days).`,
+  '',
+  '**Partial results**: when a source fails, the others still answer **200**; the failed source has `status: "error"` and `error` (its problem, with this request\'s `requestId`), its fields stay null, and the header `x-sources-complete: false` says so (`true` otherwise). When every source that applies fails, the answer is the worst of their problems (highest status; AiToEarn first on a tie) as `application/problem+json`.',
+  '',
+  '**Deadline**: the whole view is bounded by `MERGED_VIEW_DEADLINE_MS` (default 10 s). A source that would miss it is reported as `error` with `UPSTREAM_TIMEOUT`; its cache fill goes on in the background, so the next call finds it.',
+  '',
+  '**Caching**: every source goes through the cache (stale-while-revalidate, stale-if-error) and Douyin through its rate limiter. The view has its own weak `ETag` over its body (the sources\' `cacheStatus` left out, so a cached answer keeps the validator of the one that filled it): send `If-None-Match` for a 304. `Cache-Status` summarises the sources: `hit` when every entry was a hit, `fwd=miss` when something was fetched, `detail=incomplete` when a source failed. `Cache-Control: private, max-age=<the first entry to expire>`; an incomplete view is `no-store`. Send `Cache-Control: no-cache` to revalidate every entry.'
+].join('\n')
+
+/** GET /v1/works/{platform}/{workId}/metrics: the merged metrics view. */
+const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const views = new MergedViews({
+    cache: app.cache,
+    cachePolicies: app.cachePolicies,
+    aitoearn: app.aitoearn,
+    douyin: app.douyin,
+    memos: sourceMemos()
+  }, config.mergedViewDeadlineMs)
+  if (app.aitoearn.sandbox || app.douyin.sandbox) {
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header('x-bff-sandbox', '1')
+      done()
+    })
+  }
+
+  app.get('/v1/works/:platform/:workId/metrics', {
+    schema: {
+      tags: ['works'],
+      summary: 'One work, both sources: engagement and money merged by date',
+      description: DESCRIPTION,
+      params: MergedParams,
+      querystring: MergedQuery,
+      response: {
+        200: MergedViewSchema,
+        304: Type.Null({ description: 'Not modified: If-None-Match names the current ETag' }),
+        ...problemResponses(
+          'NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_CAPABILITY_MISSING',
+          'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_QUOTA_EXHAUSTED', 'UPSTREAM_TIMEOUT'
+        )
+      }
+    }
+  }, async (req, reply) => {
+    const { platform, workId } = req.params
+    const q = req.query
+    const today = beijingDate(Date.now())
+    const dates = viewDates(q.since, q.until, today)
+    return views.reply(req, reply, {
+      platform,
+      workId,
+      accountId: q.accountId,
+      dates,
+      douyinId: q.douyinId,
+      publishedAt: q.publishedAt,
+      revalidate: wantsRevalidation(req.headers['cache-control']),
+      today
+    })
+  })
+}
+
+function invalid (field: string, message: string): HttpProblem {
+  return new HttpProblem('VALIDATION_FAILED', { detail: `Invalid querystring: ${field} ${message}`, errors: [{ in: 'querystring', field, message }] })
+}
+
+/** Every date of the view, oldest first; the defaults and limits of the description. */
+export function viewDates (since: string | undefined, until: string | undefined, today: string): string[] {
+  if (since !== undefined && !isCalendarDate(since)) throw invalid('since', 'must be a real calendar date, YYYY-MM-DD (Beijing)')
+  if (until !== undefined && !isCalendarDate(until)) throw invalid('until', 'must be a real calendar date, YYYY-MM-DD (Beijing)')
+  const yesterday = addDays(today, -1)
+  const last = until ?? (since !== undefined && since > yesterday ? today : yesterday)
+  const first = since ?? addDays(last, 1 - DEFAULT_VIEW_DAYS)
+  if (last > today) throw invalid('until', `is after today in Beijing (${today})`)
+  const span = daysBetween(first, last)
+  if (span < 0) throw invalid('since', 'must not be after until')
+  if (span + 1 > MAX_VIEW_DAYS) throw invalid('until', `the view covers ${span + 1} days; at most ${MAX_VIEW_DAYS}`)
+  return Array.from({ length: span + 1 }, (_, i) => addDays(first, i))
+}
+
+export default mergedRoutes
