@@ -1,12 +1,21 @@
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import schemas from './plugins/schemas.js'
-import problems from './plugins/problems.js'
+import problems, { frameworkError } from './plugins/problems.js'
 import requestId, { genReqId } from './plugins/request-id.js'
 import redis from './plugins/redis.js'
 import cache from './plugins/cache.js'
 import docs from './plugins/docs.js'
+import shutdown from './plugins/shutdown.js'
+import pressure from './plugins/pressure.js'
+import cors from './plugins/cors.js'
+import auth from './plugins/auth.js'
+import metrics from './plugins/metrics.js'
+import rateLimit from './plugins/rate-limit.js'
+import apiProblems from './plugins/api-problems.js'
+import metricsRoute from './routes/metrics.js'
 import health from './routes/health.js'
 import aitoearn from './upstream/aitoearn/plugin.js'
 import douyin from './upstream/douyin/plugin.js'
@@ -20,13 +29,18 @@ export interface AppOptions {
 }
 
 /** Fastify's constructor options, shared by the server and by tests (the logger is the server's). */
-export function serverOptions (config: Config): FastifyServerOptions {
+export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
     genReqId,
     bodyLimit: 64 * 1024,
     connectionTimeout: config.requestDeadlineMs + 5000,
     requestTimeout: config.requestDeadlineMs + 5000,
-    return503OnClosing: true,
+    // The shutdown plugin answers requests that arrive while closing (problem+json, Retry-After).
+    return503OnClosing: false,
+    // URLs the router refuses before any hook (bad %-encoding, a too long parameter): problems too.
+    frameworkErrors: frameworkError,
+    // Request line (query string included) + headers; larger: 431 before any parsing.
+    http: { maxHeaderSize: config.maxHeaderBytes },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } }
   }
@@ -38,6 +52,12 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(schemas)
   await app.register(problems)
   await app.register(requestId)
+  // Per-request hooks, cheapest refusals first: closing, overloaded, CORS preflight, no key.
+  await app.register(shutdown, { config })
+  await app.register(pressure, { config })
+  await app.register(cors, { config })
+  await app.register(auth, { config })
+  await app.register(metrics)
   await app.register(docs)
   await app.register(redis, { redis: config.redis })
   await app.register(cache, { config })
@@ -45,10 +65,15 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   // Upstream clients (decorate app.aitoearn, app.douyin), then the routes that use them.
   await app.register(aitoearn, { config })
   await app.register(douyin, { config })
+  // Caller budgets: before the routes they limit (they attach per-route hooks as routes are added).
+  await app.register(rateLimit, { config })
+  await app.register(apiProblems)
   await app.register(platformsRoutes)
   await app.register(worksRoutes)
   await app.register(douyinRoutes)
   await app.register(mergedRoutes, { config })
+  // Prometheus metrics (behind a key unless METRICS_REQUIRE_KEY=false).
+  await app.register(metricsRoute)
 
   await app.register(health, {
     checks: [

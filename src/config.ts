@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
@@ -47,6 +48,25 @@ export const EnvSchema = Type.Object({
   CACHE_NEGATIVE_TTL_S: Type.Integer({ minimum: 0, default: 30, description: 'How long a "not found" is remembered, seconds' }),
   CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 1, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies' }),
   CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis: how long the in-process tier trusts its copy, ms (0 turns the tier off)' }),
+  BFF_API_KEYS: Secret('Callers\' API keys, comma-separated `name:key` or `name:sha256hex` (64 hex digits: the SHA-256 of the key); sent as `Authorization: Bearer <key>` or `X-Api-Key`'),
+  BFF_AUTH: Type.Union([Type.Literal('auto'), Type.Literal('keys'), Type.Literal('none')], {
+    default: 'auto',
+    description: '`auto`: keys when BFF_API_KEYS is set, open otherwise (refused in production); `keys`: BFF_API_KEYS required; `none`: open, on purpose (also in production)'
+  }),
+  AUTH_OPEN_PATHS: Type.String({
+    minLength: 1,
+    default: '/,/index.html,/assets/*,/vendor/*,/docs,/docs/*,/healthz,/readyz',
+    description: 'Paths answered without a key, comma-separated; `*` at the end matches any rest; `none`: no open path'
+  }),
+  METRICS_REQUIRE_KEY: Type.Boolean({ default: true, description: 'With keys configured: GET /metrics needs a key too (false: open, like /healthz)' }),
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1, description: 'Origins allowed to call from a browser, comma-separated (`https://dash.example.com`); none by default' })),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 600, description: 'Requests per caller (key name, else IP) per RATE_LIMIT_WINDOW_S to /v1 routes; 0: no limit' }),
+  RATE_LIMIT_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'Window of the caller rate limits, seconds' }),
+  RATE_LIMIT_DOUYIN_UNCACHED_MAX: Type.Integer({ minimum: 0, default: 60, description: 'Douyin queries per caller per window that miss the cache (each would spend the shared Douyin budget); 0: no limit' }),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000, description: 'Shed load (503 + Retry-After) above this event-loop delay, ms; 0: off' }),
+  PRESSURE_MAX_HEAP_MB: Type.Optional(Type.Integer({ minimum: 0, description: 'Shed load above this heap use, MiB; default 90% of the heap limit; 0: off' })),
+  MAX_HEADER_BYTES: Type.Integer({ minimum: 1024, maximum: 65536, default: 16384, description: 'Largest request line + headers (query string included), bytes; larger: 431' }),
+  SHUTDOWN_GRACE_MS: Millis('On SIGTERM: how long in-flight and queued requests may take to finish; the rest are answered 503 with Retry-After', 10000),
   UPSTREAM_TIMEOUT_MS: Millis('Timeout of one upstream attempt (connect, headers, body)', 5000),
   REQUEST_DEADLINE_MS: Millis('Deadline of one request to the BFF, retries and queueing included', 10000),
   MERGED_VIEW_DEADLINE_MS: Millis('Deadline of the merged metrics view: a source not answered by then is reported as UPSTREAM_TIMEOUT while its cache fill goes on', 10000)
@@ -59,6 +79,39 @@ export class ConfigError extends Error {
 }
 
 const AITOEARN_REGIONS = { global: 'https://aitoearn.ai', cn: 'https://aitoearn.cn' } as const
+
+/** One caller key: its name (logs, metrics, rate limits) and the SHA-256 digest it is compared by. */
+export interface ApiKey { name: string, digest: Buffer }
+
+/** BFF_API_KEYS: `name:key` or `name:sha256hex`, comma-separated. Errors never echo a key. */
+export function parseApiKeys (raw: string | undefined): ApiKey[] {
+  if (raw === undefined) return []
+  const keys: ApiKey[] = []
+  for (const [i, entry] of raw.split(',').map(e => e.trim()).filter(Boolean).entries()) {
+    const at = entry.indexOf(':')
+    const name = at > 0 ? entry.slice(0, at) : ''
+    const secret = at > 0 ? entry.slice(at + 1) : ''
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`Invalid configuration: BFF_API_KEYS entry ${i + 1} needs a name:key form with a name of letters, digits, _ . - (at most 64)`)
+    if (keys.some(k => k.name === name)) throw new ConfigError(`Invalid configuration: BFF_API_KEYS names "${name}" twice`)
+    if (/^[0-9a-f]{64}$/i.test(secret)) keys.push({ name, digest: Buffer.from(secret, 'hex') })
+    else if (secret.length >= 16 && /^[\x21-\x7e]+$/.test(secret)) keys.push({ name, digest: createHash('sha256').update(secret).digest() })
+    else throw new ConfigError(`Invalid configuration: BFF_API_KEYS key of "${name}" must be at least 16 visible ASCII characters (or 64 hex digits: its SHA-256)`)
+  }
+  return keys
+}
+
+/** A comma-separated list of origins (scheme://host[:port]). */
+function parseOrigins (raw: string | undefined): string[] {
+  if (raw === undefined) return []
+  return raw.split(',').map(o => o.trim()).filter(Boolean).map(origin => {
+    let url: URL | undefined
+    try { url = new URL(origin) } catch { url = undefined }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`Invalid configuration: CORS_ORIGINS entry ${JSON.stringify(origin.slice(0, 60))} is not an origin like https://dash.example.com`)
+    }
+    return url.origin
+  })
+}
 
 /** Validates the environment; throws a ConfigError whose message is one line naming the variable. */
 export function parseEnv (raw: Record<string, string | undefined>): Env {
@@ -79,6 +132,8 @@ export function parseEnv (raw: Record<string, string | undefined>): Env {
 
 function deriveConfig (env: Env) {
   const production = env.NODE_ENV === 'production'
+  const apiKeys = env.BFF_AUTH === 'none' ? [] : parseApiKeys(env.BFF_API_KEYS)
+  if (env.BFF_AUTH === 'none' && env.BFF_API_KEYS) throw new ConfigError('Invalid configuration: BFF_AUTH=none and BFF_API_KEYS contradict each other; unset one')
   const sandboxWanted = (hasCredentials: boolean) =>
     env.SANDBOX === 'true' || (env.SANDBOX === 'auto' && !production && !hasCredentials)
   const douyinHasCredentials = Boolean(env.DOUYIN_ACCESS_TOKEN ?? (env.DOUYIN_CLIENT_KEY && env.DOUYIN_CLIENT_SECRET))
@@ -109,6 +164,24 @@ function deriveConfig (env: Env) {
     },
     requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     mergedViewDeadlineMs: env.MERGED_VIEW_DEADLINE_MS,
+    auth: {
+      keys: apiKeys,
+      /** Paths open without a key: exact, or a prefix when the pattern ends with `*`. */
+      openPaths: env.AUTH_OPEN_PATHS.trim() === 'none' ? [] : env.AUTH_OPEN_PATHS.split(',').map(p => p.trim()).filter(Boolean),
+      metricsRequireKey: env.METRICS_REQUIRE_KEY
+    },
+    corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    rateLimit: {
+      max: env.RATE_LIMIT_MAX,
+      windowMs: env.RATE_LIMIT_WINDOW_S * 1000,
+      douyinUncachedMax: env.RATE_LIMIT_DOUYIN_UNCACHED_MAX
+    },
+    pressure: {
+      maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: env.PRESSURE_MAX_HEAP_MB === undefined ? undefined : env.PRESSURE_MAX_HEAP_MB * 1024 * 1024
+    },
+    maxHeaderBytes: env.MAX_HEADER_BYTES,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     aitoearn: {
       baseUrl: (env.AITOEARN_BASE_URL ?? AITOEARN_REGIONS[env.AITOEARN_REGION]).replace(/\/+$/, ''),
       apiKey: env.AITOEARN_API_KEY,
@@ -132,6 +205,9 @@ function deriveConfig (env: Env) {
     if (missing.length > 0) {
       throw new ConfigError(`Invalid configuration: NODE_ENV=production requires ${missing.join(' and ')}`)
     }
+  }
+  if (apiKeys.length === 0 && (env.BFF_AUTH === 'keys' || (production && env.BFF_AUTH === 'auto'))) {
+    throw new ConfigError(`Invalid configuration: ${env.BFF_AUTH === 'keys' ? 'BFF_AUTH=keys' : 'NODE_ENV=production'} requires BFF_API_KEYS (or BFF_AUTH=none to run open on purpose)`)
   }
   return config
 }

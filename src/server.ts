@@ -7,7 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { attachSandboxes } from './sandbox/attach.js'
-import { REDACT_PATHS } from './plugins/redact.js'
+import { REDACT } from './plugins/redact.js'
 
 let config: Config
 try {
@@ -25,7 +25,7 @@ const server = Fastify({
   ...serverOptions(sandboxes.config),
   logger: {
     level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' }
+    redact: REDACT
   }
 })
 
@@ -35,7 +35,10 @@ for (const sandbox of sandboxes.sandboxes) {
 
 await server.register(app, { config: sandboxes.config })
 
-closeWithGrace({ delay: config.requestDeadlineMs + 2000 }, async ({ signal, err }) => {
+// On SIGTERM/SIGINT: the app stops accepting, lets requests in flight finish within
+// SHUTDOWN_GRACE_MS and answers the rest 503 (src/plugins/shutdown.ts), then closes its clients
+// and Redis; the sandboxes go last. The margin covers that; past it the process exits anyway.
+closeWithGrace({ delay: config.shutdownGraceMs + 5000 }, async ({ signal, err }) => {
   if (err) server.log.error({ err }, 'closing after an error')
   else server.log.info({ signal }, 'closing')
   await server.close()

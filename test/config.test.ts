@@ -52,7 +52,7 @@ test('production: no sandbox, and missing credentials stop the start', async t =
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as Error
   t.match(err.message, /AITOEARN_API_KEY/)
   t.match(err.message, /DOUYIN/)
-  const config = loadConfig({ NODE_ENV: 'production', AITOEARN_API_KEY: 'k', DOUYIN_CLIENT_KEY: 'a', DOUYIN_CLIENT_SECRET: 'b' })
+  const config = loadConfig({ NODE_ENV: 'production', AITOEARN_API_KEY: 'k', DOUYIN_CLIENT_KEY: 'a', DOUYIN_CLIENT_SECRET: 'b', BFF_API_KEYS: 'svc:0123456789abcdef' })
   t.notOk(config.aitoearn.sandbox)
   t.notOk(config.douyin.sandbox)
 })

@@ -45,6 +45,20 @@ export function toProblem (err: unknown, req: FastifyRequest): HttpProblem {
   return new HttpProblem('INTERNAL_ERROR', { detail: 'An unexpected error occurred; it has been logged with the request id' })
 }
 
+/**
+ * Fastify's `frameworkErrors`: URLs the router refuses before any route or hook (bad percent-encoding,
+ * a path parameter over maxParamLength) answer as problems too, never as Fastify's own JSON.
+ */
+export function frameworkError (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', req.id)
+  const detail = err.code === 'FST_ERR_BAD_URL'
+    ? 'The URL is not valid: a path segment has a bad percent-encoding'
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter is too long'
+      : undefined
+  sendProblem(reply, detail === undefined ? toProblem(err, req) : new HttpProblem('VALIDATION_FAILED', { detail, errors: [{ in: 'path', field: '(path)', message: detail }] }))
+}
+
 function fieldOf (v: { instancePath?: string, params?: Record<string, unknown> }): string {
   const named = v.params?.missingProperty ?? v.params?.additionalProperty
   const base = v.instancePath ?? ''

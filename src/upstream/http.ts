@@ -50,6 +50,8 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND
  * Every failure leaves as an HttpProblem; nothing raw escapes.
  */
 export class UpstreamHttp {
+  /** Attempts by outcome, for /metrics: `ok` (any answer below 500) or the problem code of a failed one. */
+  readonly stats: Record<string, number> = { ok: 0 }
   private readonly pool: Pool
   private readonly maxBodyBytes: number
 
@@ -69,17 +71,26 @@ export class UpstreamHttp {
       let failure: HttpProblem
       try {
         const res = await this.once(req)
-        if (res.status < 500) return res
+        if (res.status < 500) {
+          this.stats.ok!++
+          return res
+        }
         failure = new HttpProblem('UPSTREAM_ERROR', {
           detail: `${this.name} answered HTTP ${res.status}`,
           upstream: { name: this.name, code: `HTTP_${res.status}`, message: sample(res.body) }
         })
+        this.count(failure)
       } catch (err) {
         failure = this.classify(err, req.deadline)
+        this.count(failure)
         if (failure.code === 'UPSTREAM_TIMEOUT' && Date.now() >= req.deadline) throw failure
       }
       if (!req.retry || attempt >= 3 || !(await waitWithin(backoffMs(attempt), req.deadline))) throw failure
     }
+  }
+
+  private count (failure: HttpProblem): void {
+    this.stats[failure.code] = (this.stats[failure.code] ?? 0) + 1
   }
 
   private async once (req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -132,8 +143,13 @@ export class UpstreamHttp {
     return new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} call failed: ${e?.code ?? e?.name ?? 'unknown error'}`, upstream })
   }
 
+  /**
+   * At shutdown, after the server has answered its requests: calls still running (a background
+   * refresh, or one whose request was answered 503 when the grace period ended) are cut, not
+   * waited for, so a hanging upstream cannot hold the process.
+   */
   async close (): Promise<void> {
-    await this.pool.close()
+    await this.pool.destroy()
   }
 }
 

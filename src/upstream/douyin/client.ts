@@ -5,10 +5,11 @@ import { HttpProblem } from '../../errors.js'
 import { METRIC_NAMES, emptyMetrics, type Metrics, type Page, type Work } from '../../schemas/metrics.js'
 import { UpstreamHttp, backoffMs, sample, waitWithin } from '../http.js'
 import type { Priority, UpstreamLimiter } from '../limiter/types.js'
+import { QueueingLimiter, type LimiterStats } from '../limiter/queue.js'
 import { ERR, QUOTA_PAUSE_S, RISK_PAUSE_S, actionFor, problemFor } from './errors.js'
 import { planDaily, type DailyParams, type DailyPlan, type UpstreamQuery } from './params.js'
 import { EnvelopeCheck, foldRow, parseLossless, toWork, type Envelope } from './rows.js'
-import { SharedToken, StaticToken, type TokenSource } from './token.js'
+import { SharedToken, StaticToken, type TokenSource, type TokenStats } from './token.js'
 
 export const DAILY_DATA_PATH = '/api/match/v2/taskbox/query_task_video_daily_data/'
 
@@ -71,6 +72,11 @@ export class DouyinClient {
   readonly requestDeadlineMs: number
   /** Part of every cache key: another app's data is other data (a hash, never the credential). */
   readonly credentialFingerprint: string
+  /**
+   * Asked before each query that missed the cache (the caller-budget plugin sets it); throws to
+   * refuse. Not asked for background work (refreshes), which no caller waits for.
+   */
+  admitUncached: ((ctx: CallContext) => Promise<void>) | undefined
   private readonly http: UpstreamHttp
   private readonly tokens: TokenSource | undefined
   private readonly limiter: UpstreamLimiter
@@ -125,6 +131,7 @@ export class DouyinClient {
 
   /** One upstream query: its one page, or (all=true) every page until a short one, as background work. */
   async unit (q: UpstreamQuery, plan: DailyPlan, ctx: CallContext): Promise<UnitResult> {
+    if (this.admitUncached && ctx.priority !== 'background') await this.admitUncached(ctx)
     if (!plan.all) {
       const items = await this.page(q, plan.page, plan.pageSize, ctx)
       return { items, full: items.length >= plan.pageSize }
@@ -241,6 +248,15 @@ export class DouyinClient {
       detail: body === undefined ? 'Douyin sent a body that is not JSON' : 'Douyin sent an answer of an unexpected shape',
       upstream
     })
+  }
+
+  /** Counters for /metrics: upstream calls by outcome, the limiter, token fetches. */
+  get stats (): { http: UpstreamHttp['stats'], limiter: LimiterStats | undefined, tokens: TokenStats | undefined } {
+    return {
+      http: this.http.stats,
+      limiter: this.limiter instanceof QueueingLimiter ? this.limiter.stats : undefined,
+      tokens: this.tokens instanceof SharedToken ? this.tokens.stats : undefined
+    }
   }
 
   async close (): Promise<void> {

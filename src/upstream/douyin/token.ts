@@ -46,6 +46,8 @@ export interface TokenSource {
   renew: (stale: string, deadline: number) => Promise<string>
 }
 
+export interface TokenStats { fetches: number, failures: number }
+
 /** A ready token from DOUYIN_ACCESS_TOKEN, used as is: nothing to refresh. */
 export class StaticToken implements TokenSource {
   readonly renewable = false
@@ -86,6 +88,8 @@ const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis
  */
 export class SharedToken implements TokenSource {
   readonly renewable = true
+  /** Token fetches from Douyin: attempted, and of those the ones that gave no token. */
+  readonly stats: TokenStats = { fetches: 0, failures: 0 }
   private local: TokenRecord | undefined
   private inflight: Promise<TokenRecord> | undefined
   private readonly key: string
@@ -210,8 +214,19 @@ export class SharedToken implements TokenSource {
     return undefined
   }
 
-  /** Calls Douyin for a token. `old` is the token being replaced, only to say whether it changed. */
+  /** Calls Douyin for a token, counted. */
   private async fetch (deadline: number, old: string | undefined): Promise<TokenRecord> {
+    this.stats.fetches++
+    try {
+      return await this.fetchOnce(deadline, old)
+    } catch (err) {
+      this.stats.failures++
+      throw err
+    }
+  }
+
+  /** Calls Douyin for a token. `old` is the token being replaced, only to say whether it changed. */
+  private async fetchOnce (deadline: number, old: string | undefined): Promise<TokenRecord> {
     const { http, clientKey, clientSecret, log } = this.opts
     const res = await http.request({
       method: 'POST',

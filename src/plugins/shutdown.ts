@@ -1,0 +1,79 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
+import { HttpProblem } from '../errors.js'
+import { sendProblem } from './problems.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Requests being served now, and how many were refused because the service was closing. */
+    drain: { inflight: () => number, refused: number, expired: number }
+  }
+}
+
+/** Seconds a caller refused during shutdown is asked to wait (another instance takes over). */
+export const SHUTDOWN_RETRY_AFTER_S = 2
+
+/**
+ * Graceful shutdown, from `app.close()` (SIGTERM in the server): new requests are refused with 503
+ * SERVICE_UNAVAILABLE, Retry-After and `Connection: close`; requests in flight (and those queued for
+ * the Douyin budget) may finish within SHUTDOWN_GRACE_MS, their connections closed after the
+ * answer; whatever is still running then is answered 503 with Retry-After. The upstream clients and
+ * Redis close after that (their onClose hooks run once the server has closed; Redis, registered
+ * first, closes last).
+ */
+async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
+  let closing = false
+  let timer: NodeJS.Timeout | undefined
+  const inflight = new Map<FastifyRequest, FastifyReply>()
+  const state = { inflight: () => inflight.size, refused: 0, expired: 0 }
+  app.decorate('drain', state)
+  const refusal = (detail: string) => new HttpProblem('SERVICE_UNAVAILABLE', { detail, retryAfter: SHUTDOWN_RETRY_AFTER_S })
+
+  app.addHook('onRequest', (req, reply, done) => {
+    if (closing) {
+      state.refused++
+      reply.header('connection', 'close')
+      sendProblem(reply, refusal('The service is shutting down; retry (another instance will answer)'))
+      return
+    }
+    inflight.set(req, reply)
+    done()
+  })
+  app.addHook('onResponse', (req, _reply, done) => {
+    inflight.delete(req)
+    done()
+  })
+  app.addHook('onRequestAbort', (req, done) => {
+    inflight.delete(req)
+    done()
+  })
+
+  app.addHook('preClose', done => {
+    closing = true
+    for (const reply of inflight.values()) if (!reply.raw.headersSent) reply.header('connection', 'close')
+    if (inflight.size > 0) {
+      app.log.info({ inflight: inflight.size, graceMs: config.shutdownGraceMs }, 'shutting down: letting requests in flight finish')
+      timer = setTimeout(expire, config.shutdownGraceMs)
+    }
+    done()
+  })
+  app.addHook('onClose', (_app, done) => {
+    clearTimeout(timer)
+    done()
+  })
+
+  function expire (): void {
+    const left = [...inflight.values()].filter(reply => !reply.sent && !reply.raw.headersSent && !reply.raw.destroyed)
+    app.log.warn({ unfinished: left.length }, 'shutdown grace period over: answering the rest 503')
+    for (const reply of left) {
+      state.expired++
+      reply.header('connection', 'close')
+      sendProblem(reply, refusal('The service shut down before this request finished; retry'))
+    }
+    // Each answer closes its connection once written; idle keep-alives must not hold the exit.
+    setImmediate(() => app.server.closeIdleConnections())
+  }
+}
+
+export default fp(shutdown, { name: 'shutdown', dependencies: ['problems'] })
