@@ -23,6 +23,7 @@ import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
 import mergedRoutes from './routes/merged.js'
+import webRoutes from './routes/web.js'
 
 export interface AppOptions {
   config: Config
@@ -72,6 +73,8 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(worksRoutes)
   await app.register(douyinRoutes)
   await app.register(mergedRoutes, { config })
+  // The dashboard page at GET / (public/) and its chart library under /vendor/uplot/.
+  await app.register(webRoutes)
   // Prometheus metrics (behind a key unless METRICS_REQUIRE_KEY=false).
   await app.register(metricsRoute)
 
