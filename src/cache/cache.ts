@@ -86,6 +86,11 @@ export class Cache {
     this.shared = opts.redis ? new RedisStore(opts.redis) : null
   }
 
+  /** What the in-process tier holds now: its bytes stay within CACHE_LOCAL_MAX_MB. */
+  get local (): { bytes: number, entries: number, maxBytes: number } {
+    return { bytes: this.opts.memory.bytes, entries: this.opts.memory.size, maxBytes: this.opts.memory.maxBytes }
+  }
+
   /** True while the shared tier answers (or when there is none to miss). */
   get redisUp (): boolean { return this.shared === null || this.sharedUp }
 
@@ -105,6 +110,17 @@ export class Cache {
   /** A short stable fingerprint of a credential: a hash, never the credential. */
   static fingerprint (credential: string | undefined): string {
     return createHash('sha256').update(credential ?? '').digest('hex').slice(0, 12)
+  }
+
+  /**
+   * A fresh answer from the in-process tier, synchronously, or undefined: the hot path, with no
+   * promise, no I/O and no JSON. Everything else goes through cached().
+   */
+  freshHit (key: string): CacheResult | undefined {
+    const entry = this.opts.memory.get(key, Date.now())
+    if (entry === undefined || Date.now() >= entry.freshUntil) return undefined
+    this.stats.hit++
+    return { entry, status: 'hit' }
   }
 
   async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {

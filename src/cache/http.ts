@@ -83,19 +83,25 @@ export function wantsRevalidation (header: string | undefined): boolean {
 }
 
 /**
- * The whole cached route: read through the cache (one upstream call per key), then answer with the
- * HTTP cache semantics. `fetch` builds the response body object on a miss.
+ * The whole cached route: a fresh in-process hit is answered synchronously (undefined is
+ * returned: nothing to await); anything else reads through the cache (one upstream call per key)
+ * and resolves once answered. `fetch` builds the response body object on a miss.
  */
-export async function replyCached (
+export function replyCached (
   req: FastifyRequest,
   reply: FastifyReply,
   cache: Cache,
   cached: { key: string, policy: CachePolicy, deadlineMs: number, headers: Record<string, string> },
   fetch: Fetch
-): Promise<FastifyReply> {
-  const result = await cache.cached(cached.key, cached.policy, fetch, {
-    deadline: Date.now() + cached.deadlineMs,
-    noCache: wantsRevalidation(req.headers['cache-control'])
-  })
-  return sendCached(req, reply, result, cached.headers)
+): Promise<void> | undefined {
+  const noCache = wantsRevalidation(req.headers['cache-control'])
+  if (!noCache) {
+    const hit = cache.freshHit(cached.key)
+    if (hit !== undefined) {
+      sendCached(req, reply, hit, cached.headers)
+      return undefined
+    }
+  }
+  return cache.cached(cached.key, cached.policy, fetch, { deadline: Date.now() + cached.deadlineMs, noCache })
+    .then(result => { sendCached(req, reply, result, cached.headers) })
 }

@@ -94,7 +94,7 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
         )
       }
     }
-  }, async (req, reply) => {
+  }, (req, reply) => {
     const now = Date.now()
     const today = beijingDate(now)
     const params = req.query

@@ -57,6 +57,8 @@ const metricsRoute: FastifyPluginAsyncTypebox = async app => {
     out.counter('bff_cache_requests_total', 'Cache reads, by how they were answered', CACHE_EVENTS.map(e => [{ result: e }, cache[e]]))
     out.counter('bff_cache_fetches_total', 'Fills of the cache (each one upstream call or page walk)', [[undefined, cache.fetches]])
     out.counter('bff_cache_refreshes_total', 'Background refreshes started (stale-while-revalidate)', [[undefined, cache.refreshes]])
+    out.gauge('bff_cache_local_bytes', 'Bytes held by the in-process cache tier (bounded by CACHE_LOCAL_MAX_MB)', [[undefined, app.cache.local.bytes]])
+    out.gauge('bff_cache_local_entries', 'Entries held by the in-process cache tier', [[undefined, app.cache.local.entries]])
 
     const limiter = douyin.limiter
     if (limiter) {

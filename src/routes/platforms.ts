@@ -31,7 +31,7 @@ const platforms: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses('UPSTREAM_ERROR', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
       }
     }
-  }, async (req, reply) => replyCached(req, reply, app.cache, platformsCache, f => client.platforms(callContext(req, f.deadline))))
+  }, (req, reply) => replyCached(req, reply, app.cache, platformsCache, f => client.platforms(callContext(req, f.deadline))))
 }
 
 export default platforms

@@ -73,7 +73,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses('NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
       }
     }
-  }, async (req, reply) => {
+  }, (req, reply) => {
     const { accountId, limit, cursor, direction, page, pageSize } = req.query
     const params = { platform: req.params.platform, accountId, limit, cursor, direction, page, pageSize }
     return replyCached(req, reply, app.cache, { ...listCache, key: Cache.key(listCache.policy, client.credentialFingerprint, params) },
@@ -100,7 +100,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses('NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
       }
     }
-  }, async (req, reply) => {
+  }, (req, reply) => {
     const { accountId, since, until } = req.query
     const params = { platform: req.params.platform, workId: req.params.workId, accountId, since, until }
     return replyCached(req, reply, app.cache, { ...analyticsCache, key: Cache.key(analyticsCache.policy, client.credentialFingerprint, params) },
