@@ -61,6 +61,8 @@ export interface DouyinClientOptions {
 /** Upstream queries run side by side at most this many at a time (the limiter paces them anyway). */
 const QUERY_CONCURRENCY = 4
 const MAX_ATTEMPTS = 4
+/** Time kept after admission for the call itself (at most a quarter of what is left). */
+const CALL_BUDGET_MS = 1000
 
 /**
  * The Douyin open platform's taskbox daily video data, in the one metrics shape. Checks every
@@ -183,7 +185,10 @@ export class DouyinClient {
         })
       }
       const token = await this.tokens.get(ctx.deadline)
-      await this.limiter.acquire({ deadline: ctx.deadline, priority: ctx.priority ?? 'interactive' })
+      // A slot is only worth taking with time left for the call itself: one taken at the deadline
+      // would spend Douyin's budget on an answer nobody waits for.
+      const callBudget = Math.min(CALL_BUDGET_MS, (ctx.deadline - Date.now()) / 4)
+      await this.limiter.acquire({ deadline: ctx.deadline - callBudget, priority: ctx.priority ?? 'interactive' })
       const res = await this.http.request({
         method: 'POST',
         path: DAILY_DATA_PATH,
