@@ -1,0 +1,257 @@
+/**
+ * `npm run bench`: every scenario of the benchmark with its reference measured in the same run,
+ * as ratios (this machine is noisy: absolute numbers mean little, ratios in one run do). Writes
+ * bench/RESULTS.md and bench/results.json, and prints the table.
+ */
+import { execFileSync } from 'node:child_process'
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import autocannon from 'autocannon'
+import { SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS } from '../src/sandbox/seed.js'
+import { percentile, startBff, startChild, startSandboxes, type Sandboxes } from './processes.js'
+import { runLimiterBench } from './limiter.js'
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
+const LIST = '/v1/works/tiktok?accountId=acc-tiktok-1&limit=20'
+
+interface Row { scenario: string, measure: string, value: string, reference: string, ratio: string, target: string, pass: boolean | null }
+const rows: Row[] = []
+const json: Record<string, unknown> = {}
+
+function row (r: Row): void {
+  rows.push(r)
+  console.log(`${r.pass === false ? 'MISS' : r.pass ? 'ok  ' : '    '} ${r.scenario} | ${r.measure}: ${r.value} (ref ${r.reference}, ratio ${r.ratio}, target ${r.target})`)
+}
+
+/**
+ * Reference and subject measured in alternating slices (4 each of DURATION / 2 s), medians kept:
+ * on a noisy machine two back-to-back runs can differ by half; alternating sees the same noise.
+ */
+async function alternate (reference: string, subject: string): Promise<[Load, Load]> {
+  const a: Load[] = []
+  const b: Load[] = []
+  for (let round = 0; round < 4; round++) {
+    a.push(await load(reference, 100, DURATION / 2))
+    b.push(await load(subject, 100, DURATION / 2))
+  }
+  const median = (list: Load[]): Load => [...list].sort((x, y) => x.rps - y.rps)[Math.floor(list.length / 2)]!
+  return [median(a), median(b)]
+}
+
+type Load = Awaited<ReturnType<typeof load>>
+
+async function load (url: string, connections: number, duration = DURATION) {
+  const result = await autocannon({ url, connections, duration, pipelining: 1 })
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors }
+}
+
+function rssMb (pid: number): number {
+  return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024
+}
+
+function bffEnv (sb: Sandboxes, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AITOEARN_BASE_URL: sb.aitoearn,
+    AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
+    DOUYIN_BASE_URL: sb.douyin,
+    DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
+    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
+    LOG_LEVEL: 'warn',
+    // One load generator from one IP would hit the per-caller limits: they are off here.
+    RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0',
+    ...extra
+  }
+}
+
+async function count (sandboxUrl: string, pathPart: string): Promise<number> {
+  const requests = await (await fetch(`${sandboxUrl}/__sandbox/requests`)).json() as Array<{ url: string }>
+  return requests.filter(r => r.url.includes(pathPart)).length
+}
+
+async function cacheHitScenarios (sb: Sandboxes): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-'))
+  const local = await startBff(bffEnv(sb))
+  const redisOnly = await startBff(bffEnv(sb, { REDIS_URL, REDIS_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`, CACHE_LOCAL_TTL_MS: '0' }))
+  try {
+    const body = Buffer.from(await (await fetch(`${local.url}${LIST}`)).arrayBuffer())
+    await fetch(`${redisOnly.url}${LIST}`).then(r => r.arrayBuffer())
+    const bodyFile = join(tmp, 'body.json')
+    writeFileSync(bodyFile, body)
+    const bare = await startChild('bench/bare-server.ts', { BENCH_BODY_FILE: bodyFile }, /Server listening at (http:\/\/\S+)/)
+    try {
+      const bareUrl = `${bare.match[1]}/bare`
+      // Warm up every server, then measure reference and subject back to back.
+      for (const url of [bareUrl, `${local.url}${LIST}`, `${redisOnly.url}${LIST}`]) await load(url, 20, 2)
+      const [ref1, hit1] = await alternate(bareUrl, `${local.url}${LIST}`)
+      const ratio1 = hit1.rps / ref1.rps
+      json.cacheHitLocal = { bff: hit1, bare: ref1, ratio: ratio1, bodyBytes: body.length }
+      row({ scenario: '1 cache hit, in-process tier', measure: 'req/s', value: hit1.rps.toFixed(0), reference: `${ref1.rps.toFixed(0)} (bare Fastify, same bytes)`, ratio: ratio1.toFixed(2), target: '>= 0.9', pass: ratio1 >= 0.9 })
+      row({ scenario: '1 cache hit, in-process tier', measure: 'p50 / p99 ms', value: `${hit1.p50} / ${hit1.p99}`, reference: `${ref1.p50} / ${ref1.p99}`, ratio: '', target: '', pass: null })
+      json.rssAfterHitsMb = rssMb(local.pid)
+
+      const [ref2, hit2] = await alternate(bareUrl, `${redisOnly.url}${LIST}`)
+      const ratio2 = hit2.rps / ref2.rps
+      json.cacheHitRedis = { bff: hit2, bare: ref2, ratio: ratio2 }
+      row({ scenario: '2 cache hit, Redis tier only', measure: 'req/s', value: hit2.rps.toFixed(0), reference: `${ref2.rps.toFixed(0)} (bare Fastify, same bytes)`, ratio: ratio2.toFixed(2), target: '>= 0.6', pass: ratio2 >= 0.6 })
+      row({ scenario: '2 cache hit, Redis tier only', measure: 'p50 / p99 ms', value: `${hit2.p50} / ${hit2.p99}`, reference: `${ref2.p50} / ${ref2.p99}`, ratio: '', target: '', pass: null })
+    } finally {
+      await bare.stop()
+    }
+  } finally {
+    await local.stop()
+    await redisOnly.stop()
+  }
+}
+
+/** Sequential requests, one at a time: latency of each, in ms. */
+async function latencies (url: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    const res = await fetch(url, { headers })
+    await res.arrayBuffer()
+    out.push(performance.now() - t0)
+  }
+  return out
+}
+
+async function missOverhead (sb: Sandboxes): Promise<void> {
+  const bff = await startBff(bffEnv(sb, { CACHE_WORKS_TTL_S: '0', CACHE_SWR_S: '0', CACHE_STALE_IF_ERROR_S: '0' }))
+  try {
+    const direct = `${sb.aitoearn}/api/v2/channels/works/tiktok?accountId=acc-tiktok-1&pagination%5Blimit%5D=20`
+    const headers = { 'x-api-key': SANDBOX_AITOEARN_API_KEY }
+    await latencies(direct, 200, headers)
+    await latencies(`${bff.url}${LIST}`, 200)
+    const d: number[] = []
+    const b: number[] = []
+    // Interleaved rounds, so both see the same machine.
+    for (let round = 0; round < 5; round++) {
+      d.push(...await latencies(direct, 400, headers))
+      b.push(...await latencies(`${bff.url}${LIST}`, 400))
+    }
+    const added50 = percentile(b, 50) - percentile(d, 50)
+    const added99 = percentile(b, 99) - percentile(d, 99)
+    json.missOverhead = { bffP50: percentile(b, 50), bffP99: percentile(b, 99), directP50: percentile(d, 50), directP99: percentile(d, 99), added50, added99 }
+    row({ scenario: '3 miss path (no cache), sandbox at 0 ms', measure: 'added p50 / p99 ms', value: `${added50.toFixed(2)} / ${added99.toFixed(2)}`, reference: `direct ${percentile(d, 50).toFixed(2)} / ${percentile(d, 99).toFixed(2)}`, ratio: '', target: '<= 1 ms at p50', pass: added50 <= 1 })
+  } finally {
+    await bff.stop()
+  }
+}
+
+async function stampede (sb: Sandboxes): Promise<void> {
+  const prefix = `bench:${randomBytes(4).toString('hex')}:`
+  const bffs = await Promise.all([0, 1].map(() => startBff(bffEnv(sb, { REDIS_URL, REDIS_KEY_PREFIX: prefix }))))
+  try {
+    await fetch(`${sb.aitoearn}/__sandbox/requests`, { method: 'DELETE' })
+    const url = '/v1/works/youtube?accountId=acc-youtube-1&limit=7'
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => fetch(`${bffs[i % 2]!.url}${url}`).then(async r => { await r.arrayBuffer(); return r.status })))
+    const ok = answers.filter(s => s === 200).length
+    const calls = await count(sb.aitoearn, '/works/youtube')
+    json.stampede = { requests: 1000, ok, upstreamCalls: calls }
+    row({ scenario: '4 cold stampede, 1000 identical requests, 2 processes + Redis', measure: 'upstream calls', value: String(calls), reference: `${ok} answered 200`, ratio: '', target: '1', pass: calls === 1 })
+  } finally {
+    await Promise.all(bffs.map(b => b.stop()))
+  }
+}
+
+async function ceiling (): Promise<void> {
+  const r = await runLimiterBench(15)
+  json.ceiling = r
+  const ratio = r.achievedPerSecond / 10
+  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'rejected by upstream', value: String(r.rejectedByUpstream), reference: '', ratio: '', target: '0', pass: r.rejectedByUpstream === 0 })
+  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'most in one second', value: String(r.mostInOneSecond), reference: '', ratio: '', target: '<= 10', pass: r.mostInOneSecond <= 10 })
+  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'achieved / 10', value: r.achievedPerSecond.toFixed(2), reference: '10 req/s', ratio: ratio.toFixed(3), target: '>= 0.95', pass: ratio >= 0.95 })
+}
+
+async function mergedView (sb: Sandboxes): Promise<void> {
+  const bff = await startBff(bffEnv(sb))
+  try {
+    const video = DOUYIN_VIDEOS.find(v => v.publishedDaysAgo >= 31) ?? DOUYIN_VIDEOS[0]!
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+    const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10)
+    const url = `${bff.url}/v1/works/douyin/${video.videoId}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&since=${day(30)}&until=${day(1)}`
+    await fetch(`${sb.douyin}/__sandbox/stats`, { method: 'DELETE' })
+    await fetch(`${sb.aitoearn}/__sandbox/requests`, { method: 'DELETE' })
+    const t0 = performance.now()
+    const cold = await fetch(url)
+    await cold.arrayBuffer()
+    const coldMs = performance.now() - t0
+    const douyinCalls = ((await (await fetch(`${sb.douyin}/__sandbox/stats`)).json()) as { dataRequests: number }).dataRequests
+    const aitoearnCalls = await count(sb.aitoearn, '/analytics')
+    const physicalMs = (douyinCalls / 10) * 1000
+    const t1 = performance.now()
+    const warm = await fetch(url)
+    await warm.arrayBuffer()
+    const warmMs = performance.now() - t1
+    const douyinAfter = ((await (await fetch(`${sb.douyin}/__sandbox/stats`)).json()) as { dataRequests: number }).dataRequests
+    const aitoearnAfter = await count(sb.aitoearn, '/analytics')
+    const warmCalls = douyinAfter - douyinCalls + aitoearnAfter - aitoearnCalls
+    json.mergedView = { status: cold.status, douyinCalls, aitoearnCalls, coldMs, physicalMs, warmMs, warmCalls }
+    row({ scenario: '6 30-day merged view, cold', measure: 'upstream calls / wall ms', value: `${douyinCalls} Douyin + ${aitoearnCalls} AiToEarn / ${coldMs.toFixed(0)} ms`, reference: `${physicalMs.toFixed(0)} ms (Douyin calls / 10 per s)`, ratio: (coldMs / physicalMs).toFixed(2), target: '<= 1.15', pass: cold.status === 200 && coldMs / physicalMs <= 1.15 })
+    row({ scenario: '6 30-day merged view, warm', measure: 'upstream calls / wall ms', value: `${warmCalls} / ${warmMs.toFixed(1)} ms`, reference: '', ratio: '', target: '0 calls', pass: warm.status === 200 && warmCalls === 0 })
+  } finally {
+    await bff.stop()
+  }
+}
+
+/** A gauge from the BFF's /metrics. */
+async function gauge (url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+}
+
+async function memory (sb: Sandboxes): Promise<void> {
+  const boundMb = 16
+  const bff = await startBff(bffEnv(sb, { CACHE_LOCAL_MAX_MB: String(boundMb) }))
+  try {
+    const before = rssMb(bff.pid)
+    const keys = Number(process.env.BENCH_KEYS ?? 100_000)
+    let next = 0
+    const worker = async () => {
+      while (next < keys) {
+        const i = next++
+        // A distinct work id per request: a distinct key each time (a remembered "not found").
+        const res = await fetch(`${bff.url}/v1/works/tiktok/bench-${i}/analytics?accountId=acc-tiktok-1`)
+        await res.arrayBuffer()
+      }
+    }
+    await Promise.all(Array.from({ length: 64 }, worker))
+    const after = rssMb(bff.pid)
+    const localMb = await gauge(bff.url, 'bff_cache_local_bytes') / 2 ** 20
+    const entries = await gauge(bff.url, 'bff_cache_local_entries')
+    const heapMb = await gauge(bff.url, 'nodejs_heap_used_bytes') / 2 ** 20
+    json.memory = { rssAfterHitsMb: json.rssAfterHitsMb, rssBeforeKeysMb: before, rssAfterKeysMb: after, heapUsedMb: heapMb, localTierMb: localMb, localEntries: entries, keys, boundMb }
+    row({ scenario: '7 memory', measure: 'RSS after scenario 1', value: `${Number(json.rssAfterHitsMb).toFixed(0)} MB`, reference: '', ratio: '', target: '', pass: null })
+    row({ scenario: '7 memory', measure: `in-process tier after ${keys} distinct keys`, value: `${localMb.toFixed(1)} MB in ${entries} entries`, reference: `bound ${boundMb} MB`, ratio: (localMb / boundMb).toFixed(2), target: '<= 1', pass: localMb <= boundMb })
+    row({ scenario: '7 memory', measure: `RSS / V8 heap used after ${keys} keys`, value: `${after.toFixed(0)} MB / ${heapMb.toFixed(0)} MB`, reference: `RSS ${before.toFixed(0)} MB before`, ratio: '', target: '', pass: null })
+  } finally {
+    await bff.stop()
+  }
+}
+
+const sandboxes = await startSandboxes()
+try {
+  await cacheHitScenarios(sandboxes)
+  await missOverhead(sandboxes)
+  await stampede(sandboxes)
+  await mergedView(sandboxes)
+  await memory(sandboxes)
+} finally {
+  await sandboxes.stop()
+}
+await ceiling()
+
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
+const date = new Date().toISOString()
+const table = [
+  '| scenario | measure | value | reference (same run) | ratio | target | met |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map(r => `| ${r.scenario} | ${r.measure} | ${r.value} | ${r.reference} | ${r.ratio} | ${r.target} | ${r.pass === null ? '' : r.pass ? 'yes' : 'NO'} |`)
+].join('\n')
+writeFileSync('bench/RESULTS.md', `# Benchmark results\n\n${date}, ${machine}. Load: autocannon, ${DURATION} s per measurement, servers in child processes.\nRatios are measured in one run against their reference; absolute numbers vary with the machine.\n\n${table}\n`)
+writeFileSync('bench/results.json', `${JSON.stringify({ date, machine, rows, details: json }, null, 2)}\n`)
+console.log(`\n${table}`)
