@@ -59,12 +59,16 @@ export class QueueingLimiter implements UpstreamLimiter {
   private readonly queue: Waiter[] = []
   private readonly local: LocalReserver
   private pumping = false
+  /** Actual send times (performance clock) of this instance's last admissions, oldest first. */
+  private readonly sent: number[] = []
+  private readonly localLimit: number
   /** Send time (ms, performance clock) of the last admission, whichever reserver gave it. */
   private lastSend = 0
   private usingShared: boolean
 
   constructor (private readonly opts: QueueingLimiterOptions) {
-    this.local = new LocalReserver(opts.shared ? opts.fallbackLimit : opts.limit, opts.windowMs)
+    this.localLimit = opts.shared ? opts.fallbackLimit : opts.limit
+    this.local = new LocalReserver(this.localLimit, opts.windowMs)
     this.usingShared = opts.shared !== null
     this.stats = { admitted: 0, rejected: 0, cooldowns: 0, waited: WAIT_BUCKETS.map(() => 0).concat(0), waitedSumMs: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
   }
@@ -109,13 +113,35 @@ export class QueueingLimiter implements UpstreamLimiter {
         const now = performance.now()
         this.lastSend = Math.max(this.lastSend, now + reservation.waitMs)
         this.observe(now - waiter.enqueuedAt + reservation.waitMs)
-        if (reservation.waitMs <= 0) waiter.resolve(reservation.at)
-        else setTimeout(waiter.resolve, reservation.waitMs, reservation.at)
+        this.release(waiter, reservation)
         if (reservation.waitMs > this.opts.horizonMs) await delay(reservation.waitMs - this.opts.horizonMs)
       }
     } finally {
       this.pumping = false
     }
+  }
+
+  /**
+   * Lets a waiter go at its reserved time, and not before this instance's own sends allow: a timer
+   * that fired late for an earlier request must not leave a later one closer than a window to it
+   * (the reservation rule holds on reserved times; this holds it on actual send times too).
+   */
+  private release (waiter: Waiter, reservation: Reservation): void {
+    const go = () => {
+      const now = performance.now()
+      const limit = this.usingShared ? this.opts.limit : this.localLimit
+      const earliest = this.sent.length >= limit ? this.sent[this.sent.length - limit]! + this.opts.windowMs : 0
+      if (now < earliest) {
+        setTimeout(go, earliest - now)
+        return
+      }
+      this.sent.push(now)
+      if (this.sent.length > 4 * this.opts.limit) this.sent.splice(0, this.sent.length - this.opts.limit)
+      this.lastSend = Math.max(this.lastSend, now)
+      waiter.resolve(reservation.at)
+    }
+    if (reservation.waitMs <= 0) go()
+    else setTimeout(go, reservation.waitMs)
   }
 
   /** Shared when Redis answers, local otherwise; switching never lets both budgets add up. */
