@@ -13,7 +13,8 @@ import { buildApp } from './helpers/app.js'
 import type { Tap } from './helpers/redis.js'
 import { startAitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
 import { startDouyinSandbox, type DouyinSandbox } from '../src/sandbox/douyin/server.js'
-import { DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET } from '../src/sandbox/seed.js'
+import { DOUYIN_VIDEOS } from '../src/sandbox/seed.js'
+import { sandboxEnv } from './helpers/stack.js'
 
 /** The page's document, inside page.evaluate/waitForFunction callbacks (they run in the browser). */
 declare const document: { querySelector: (s: string) => any, querySelectorAll: (s: string) => ArrayLike<any> }
@@ -61,11 +62,7 @@ async function stack (t: Tap, env: Record<string, string> = {}): Promise<Stack> 
   t.teardown(() => Promise.all([ai.close(), dy.close()]))
   const app = await buildApp(t, {
     SANDBOX: 'true',
-    AITOEARN_BASE_URL: ai.url,
-    AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
-    DOUYIN_BASE_URL: dy.url,
-    DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
+    ...sandboxEnv({ ai, dy }),
     ...env
   })
   await app.listen({ host: '127.0.0.1', port: 0 })

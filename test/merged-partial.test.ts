@@ -1,29 +1,19 @@
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from './helpers/app.js'
+import { stackApp, startSandboxes, type Sandboxes } from './helpers/stack.js'
 import type { Tap } from './helpers/redis.js'
-import { startAitoearnSandbox, type AitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
-import { startDouyinSandbox, DAILY_DATA_PATH, type DouyinSandbox } from '../src/sandbox/douyin/server.js'
+import { DAILY_DATA_PATH } from '../src/sandbox/douyin/server.js'
 import {
-  DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET,
+  DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS,
   beijingToday, publishTime, type DouyinVideo
 } from '../src/sandbox/seed.js'
 import { addDays } from '../src/upstream/douyin/dates.js'
 
 const ANALYTICS_PATH = '/analytics'
 
-async function setup (t: Tap, env: Record<string, string> = {}): Promise<{ ai: AitoearnSandbox, dy: DouyinSandbox, app: FastifyInstance }> {
-  const [ai, dy] = await Promise.all([startAitoearnSandbox(), startDouyinSandbox()])
-  t.teardown(() => Promise.all([ai.close(), dy.close()]))
-  const app = await buildApp(t, {
-    AITOEARN_BASE_URL: ai.url,
-    AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
-    DOUYIN_BASE_URL: dy.url,
-    DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
-    ...env
-  })
-  return { ai, dy, app }
+async function setup (t: Tap, env: Record<string, string> = {}): Promise<Sandboxes & { app: FastifyInstance }> {
+  const s = await startSandboxes(t)
+  return { ...s, app: await stackApp(t, s, env) }
 }
 
 const today = () => beijingToday()

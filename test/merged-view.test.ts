@@ -1,35 +1,16 @@
 import { test } from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from './helpers/app.js'
-import { testRedis, type Tap } from './helpers/redis.js'
-import { startAitoearnSandbox, type AitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
-import { startDouyinSandbox, DAILY_DATA_PATH, type DouyinSandbox, type DouyinSandboxOptions } from '../src/sandbox/douyin/server.js'
+import { stackApp as app, startSandboxes as sandboxes } from './helpers/stack.js'
+import { testRedis } from './helpers/redis.js'
+import { DAILY_DATA_PATH, type DouyinSandbox } from '../src/sandbox/douyin/server.js'
 import { seedAccounts } from '../src/sandbox/aitoearn/data.js'
 import {
-  DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET,
+  DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS,
   beijingToday, publishTime, type DouyinVideo
 } from '../src/sandbox/seed.js'
 import { addDays } from '../src/upstream/douyin/dates.js'
 import { ENGAGEMENT, MONEY } from '../src/merge/series.js'
 
 const ANALYTICS_PATH = '/analytics'
-
-async function sandboxes (t: Tap, douyin: DouyinSandboxOptions = {}): Promise<{ ai: AitoearnSandbox, dy: DouyinSandbox }> {
-  const [ai, dy] = await Promise.all([startAitoearnSandbox(), startDouyinSandbox(douyin)])
-  t.teardown(() => Promise.all([ai.close(), dy.close()]))
-  return { ai, dy }
-}
-
-function app (t: Tap, s: { ai: AitoearnSandbox, dy: DouyinSandbox }, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  return buildApp(t, {
-    AITOEARN_BASE_URL: s.ai.url,
-    AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
-    DOUYIN_BASE_URL: s.dy.url,
-    DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
-    ...env
-  })
-}
 
 const today = () => beijingToday()
 const pubDay = (v: DouyinVideo) => new Date(publishTime(v) * 1000 + 8 * 3600_000).toISOString().slice(0, 10)

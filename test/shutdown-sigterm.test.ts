@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { test } from 'tap'
 import { startService } from './helpers/process.js'
-import { startSandboxes, type Sandboxes } from './helpers/stack.js'
+import { sandboxEnv, startSandboxes, type Sandboxes } from './helpers/stack.js'
 import type { Tap } from './helpers/redis.js'
 import { DAILY_DATA_PATH } from '../src/sandbox/douyin/server.js'
-import { SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday } from '../src/sandbox/seed.js'
+import { beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/upstream/douyin/dates.js'
 
 const WORKS_PATH = '/api/v2/channels/works/tiktok'
@@ -24,11 +24,7 @@ async function service (t: Tap, s: Sandboxes, env: Record<string, string>) {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     SANDBOX: 'false',
-    AITOEARN_BASE_URL: s.ai.url,
-    AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
-    DOUYIN_BASE_URL: s.dy.url,
-    DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
+    ...sandboxEnv(s),
     ...env
   })
   t.teardown(() => svc.stop('SIGKILL'))

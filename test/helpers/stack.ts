@@ -17,16 +17,20 @@ export async function startSandboxes (t: Tap, douyin: DouyinSandboxOptions = {})
   return { ai, dy }
 }
 
-/** The whole app pointed at both sandboxes with their credentials. */
-export function stackApp (t: Tap, s: Sandboxes, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  return buildApp(t, {
+/** The environment that points the service at both sandboxes, with their credentials. */
+export function sandboxEnv (s: Sandboxes): Record<string, string> {
+  return {
     AITOEARN_BASE_URL: s.ai.url,
     AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
     DOUYIN_BASE_URL: s.dy.url,
     DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
-    ...env
-  })
+    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET
+  }
+}
+
+/** The whole app pointed at both sandboxes with their credentials. */
+export function stackApp (t: Tap, s: Sandboxes, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  return buildApp(t, { ...sandboxEnv(s), ...env })
 }
 
 /** One valid request per API route (the sandboxes answer each with 200). */
