@@ -25,7 +25,6 @@ async function aitoearnPlugin (app: FastifyInstance, { config }: { config: Confi
     requestDeadlineMs: config.requestDeadlineMs,
     log: app.log
   })
-  if (config.aitoearn.sandbox) app.log.info({ baseUrl: config.aitoearn.baseUrl }, 'AiToEarn: using the sandbox upstream')
   app.decorate('aitoearn', client)
   app.addHook('onClose', async () => { await client.close() })
 }
