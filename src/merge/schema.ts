@@ -2,9 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { MetricsSchema, PLATFORMS, SeriesPointSchema, WorkSchema, type Platform } from '../schemas/metrics.js'
 import { ProblemSchema } from '../schemas/problem.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
-
-const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$'
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$'
+import { NO_CONTROL_PATTERN as NO_CONTROL, DATE_PATTERN as DATE } from '../schemas/patterns.js'
 
 /** Most days one view covers. */
 export const MAX_VIEW_DAYS = 31

@@ -9,8 +9,8 @@ import { Cache } from '../cache/cache.js'
 import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
 import { douyinPolicy } from '../cache/policies.js'
 import { cachedDouyinQuery, readUnit } from '../cache/douyin-query.js'
+import { DATE_PATTERN as DATE } from '../schemas/patterns.js'
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$'
 const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
 
 const Query = Type.Object({

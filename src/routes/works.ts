@@ -7,8 +7,7 @@ import { callContext } from '../upstream/aitoearn/plugin.js'
 import { Cache } from '../cache/cache.js'
 import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_CURSOR_LENGTH, MAX_LIST_LIMIT, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
-
-const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$'
+import { NO_CONTROL_PATTERN as NO_CONTROL } from '../schemas/patterns.js'
 
 /** The platform path parameter: a closed, case-sensitive list (shown as an enum in the docs). */
 const PlatformParam = Type.Unsafe<Platform>({
