@@ -7,6 +7,7 @@ import { HttpProblem } from '../src/errors.js'
 import { decodeEntry, encodeEntry, makeEntry } from '../src/cache/entry.js'
 import { REDIS_URL, connectedRedis as connected, testRedis, nextEvent } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
+import { RedisStore } from '../src/cache/redis-store.js'
 
 const log = pino({ level: 'silent' })
 const policy = (over: Partial<CachePolicy> = {}): CachePolicy => ({ name: 't', freshMs: 60_000, staleMs: 60_000, errorMs: 60_000, negativeMs: 60_000, ...over })
@@ -73,6 +74,23 @@ test('two instances sharing Redis make one upstream call between them', async t 
   const results = await Promise.all([first, ...others])
   t.equal(counter.calls, 1, 'one call for 21 requests over two instances')
   t.ok(results.every(r => r.entry.body.toString() === '{"shared":true}'))
+})
+
+test('an instance that missed, then finds a value stored meanwhile, does not call the upstream again', async t => {
+  const { REDIS_KEY_PREFIX } = testRedis(t)
+  const redis = await connected(t, REDIS_URL, REDIS_KEY_PREFIX)
+  const store = new RedisStore(redis)
+  const keys = RedisStore.keys('k')
+  const empty = await store.claim(keys, 'first', 3000)
+  t.same(empty, { locked: true, entry: undefined }, 'a free lock is taken; nothing stored yet')
+  const entry = makeEntry(200, Buffer.from('{"v":1}'), Date.now(), { freshMs: 60_000, staleMs: 0, errorMs: 0 })
+  await store.commit(keys, entry, 60_000, 'first')
+  // A second claimant read nothing a moment ago; its claim now sees the stored value.
+  const late = await store.claim(keys, 'second', 3000)
+  t.equal(late.locked, true, 'the lock was released by the commit')
+  t.equal(late.entry?.body.toString(), '{"v":1}', 'and the value comes with the claim')
+  const held = await store.claim(keys, 'third', 3000)
+  t.equal(held.locked, false, 'a held lock is not taken twice')
 })
 
 test('stale-while-revalidate answers at once and refreshes once', async t => {

@@ -190,7 +190,14 @@ export class Cache {
     const keys = RedisStore.keys(hashKey(key))
     const token = randomBytes(8).toString('hex')
     try {
-      if (await shared.lock(keys.lock, token, this.opts.lockMs)) return { lock: { keys, token } }
+      const first = await shared.claim(keys, token, this.opts.lockMs)
+      if (first.entry !== undefined && first.entry.storedAt > after) {
+        // Another instance stored a value since this one missed: no second upstream call.
+        if (first.locked) await shared.unlock(keys.lock, token)
+        this.opts.memory.set(key, first.entry, Math.min(Date.now() + this.opts.localTtlMs, expiresAt(first.entry)))
+        return { entry: first.entry }
+      }
+      if (first.locked) return { lock: { keys, token } }
       if (ctx.background) throw new HttpProblem('SERVICE_UNAVAILABLE', { detail: 'another instance is refreshing this entry' })
       const waitUntil = Math.min(ctx.deadline, Date.now() + this.opts.lockMs)
       for (let interval = 10; Date.now() < waitUntil; interval = Math.min(interval * 2, 160)) {

@@ -5,6 +5,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     bffCacheCommit: (entryKey: string, lockKey: string, value: Buffer, ttlMs: number, token: string) => Result<number, Context>
     bffCacheUnlock: (lockKey: string, token: string) => Result<number, Context>
+    bffCacheClaimBuffer: (entryKey: string, lockKey: string, token: string, ttlMs: number) => Result<[number, Buffer | null], Context>
   }
 }
 
@@ -14,6 +15,11 @@ const COMMIT = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return 1`
+// Take the fill lock if free, and return whatever entry is there now, in one step: an instance
+// that missed a moment ago sees a value another instance stored since, instead of fetching again.
+const CLAIM = `
+local locked = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX')
+return { locked and 1 or 0, redis.call('GET', KEYS[1]) }`
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
@@ -27,6 +33,7 @@ export class RedisStore {
     if (typeof (redis as Partial<Redis>).bffCacheCommit !== 'function') {
       redis.defineCommand('bffCacheCommit', { numberOfKeys: 2, lua: COMMIT })
       redis.defineCommand('bffCacheUnlock', { numberOfKeys: 1, lua: UNLOCK })
+      redis.defineCommand('bffCacheClaim', { numberOfKeys: 2, lua: CLAIM })
     }
   }
 
@@ -36,6 +43,15 @@ export class RedisStore {
 
   async get (entryKey: string): Promise<Entry | undefined> {
     return decodeEntry(await this.redis.getBuffer(entryKey))
+  }
+
+  /**
+   * Takes the fill lock for a key if it is free (`locked`: this instance is the one to call the
+   * upstream) and reads the entry stored under it now, in one atomic step.
+   */
+  async claim (keys: { entry: string, lock: string }, token: string, ttlMs: number): Promise<{ locked: boolean, entry: Entry | undefined }> {
+    const [locked, raw] = await this.redis.bffCacheClaimBuffer(keys.entry, keys.lock, token, ttlMs)
+    return { locked: locked === 1, entry: decodeEntry(raw) }
   }
 
   /** Takes the fill lock for a key; true when this instance is the one to call the upstream. */
