@@ -25,6 +25,9 @@ export function createRedis ({ url, keyPrefix }: RedisOptions): Redis {
     connectTimeout: 1000,
     commandTimeout: 500,
     enableReadyCheck: true,
+    // Commands issued in the same tick go out as one write: under load, many cache reads (one per
+    // request) cost one round trip and one syscall instead of one each.
+    enableAutoPipelining: true,
     retryStrategy: times => Math.min(100 * 2 ** Math.min(times, 5), 2000)
   })
 }
