@@ -15,6 +15,8 @@ import auth from './plugins/auth.js'
 import metrics from './plugins/metrics.js'
 import rateLimit from './plugins/rate-limit.js'
 import apiProblems from './plugins/api-problems.js'
+import frontDoor from './plugins/front-door.js'
+import { frontDoorServer } from './cache/front-door.js'
 import metricsRoute from './routes/metrics.js'
 import health from './routes/health.js'
 import aitoearn from './upstream/aitoearn/plugin.js'
@@ -33,6 +35,8 @@ export interface AppOptions {
 export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
     genReqId,
+    // Node's HTTP server as Fastify makes it, with the cache front door first (fresh hits).
+    serverFactory: frontDoorServer(),
     bodyLimit: 64 * 1024,
     connectionTimeout: config.requestDeadlineMs + 5000,
     requestTimeout: config.requestDeadlineMs + 5000,
@@ -69,6 +73,8 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   // Caller budgets: before the routes they limit (they attach per-route hooks as routes are added).
   await app.register(rateLimit, { config })
   await app.register(apiProblems)
+  // Fresh in-process hits of URLs the routes below have validated, answered before routing.
+  await app.register(frontDoor, { config })
   await app.register(platformsRoutes)
   await app.register(worksRoutes)
   await app.register(douyinRoutes)

@@ -123,6 +123,20 @@ export class Cache {
     return { entry, status: 'hit' }
   }
 
+  /** True when a shared tier is configured (it may still be down: see sharedHit). */
+  get hasShared (): boolean { return this.shared !== null }
+
+  /**
+   * A fresh answer from the shared tier, for when the in-process one missed; undefined for anything
+   * else (absent, stale, a remembered "not found", Redis away). Kept in-process for localTtlMs.
+   */
+  async sharedHit (key: string): Promise<CacheResult | undefined> {
+    const entry = await this.readShared(key, Date.now())
+    if (entry === undefined || entry.status !== 200 || Date.now() >= entry.freshUntil) return undefined
+    this.stats.hit++
+    return { entry, status: 'hit' }
+  }
+
   async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {
     const now = Date.now()
     let entry = this.opts.memory.get(key, now)
@@ -251,7 +265,7 @@ export class Cache {
       const entry = await shared.get(RedisStore.keys(hashKey(key)).entry)
       this.markShared(true)
       if (entry !== undefined && now < expiresAt(entry)) {
-        this.opts.memory.set(key, entry, Math.min(now + this.opts.localTtlMs, expiresAt(entry)))
+        if (this.opts.localTtlMs > 0) this.opts.memory.set(key, entry, Math.min(now + this.opts.localTtlMs, expiresAt(entry)))
         return entry
       }
     } catch (err) {

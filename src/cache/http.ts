@@ -13,7 +13,7 @@ const signedTtl = (ms: number) => Math.floor(ms / 1000)
  * The clock-dependent headers of a fresh hit, built at most once per second per entry: the hot
  * path then sets precomputed strings only.
  */
-function hitHeaders (entry: Entry, now: number): NonNullable<Entry['memo']> {
+export function hitHeaders (entry: Entry, now: number): NonNullable<Entry['memo']> {
   const second = Math.floor(now / 1000)
   if (entry.memo?.second === second) return entry.memo
   const ttl = signedTtl(entry.freshUntil - now)
@@ -83,7 +83,8 @@ export function wantsRevalidation (header: string | undefined): boolean {
 }
 
 /**
- * The whole cached route: a fresh in-process hit is answered synchronously (undefined is
+ * The whole cached route (`keyFixedUntil`: when the key of this URL changes, for keys with a date
+ * in them): a fresh in-process hit is answered synchronously (undefined is
  * returned: nothing to await); anything else reads through the cache (one upstream call per key)
  * and resolves once answered. `fetch` builds the response body object on a miss.
  */
@@ -91,9 +92,11 @@ export function replyCached (
   req: FastifyRequest,
   reply: FastifyReply,
   cache: Cache,
-  cached: { key: string, policy: CachePolicy, deadlineMs: number, headers: Record<string, string> },
+  cached: { key: string, policy: CachePolicy, deadlineMs: number, headers: Record<string, string>, keyFixedUntil?: number },
   fetch: Fetch
 ): Promise<void> | undefined {
+  // This URL passed validation and maps to this key: the front door may answer its next hits.
+  req.server.frontDoor?.learn(req, reply, cached.key, cached.headers, cached.keyFixedUntil ?? Infinity)
   const noCache = wantsRevalidation(req.headers['cache-control'])
   if (!noCache) {
     const hit = cache.freshHit(cached.key)

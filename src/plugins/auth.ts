@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey, Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
@@ -31,7 +32,7 @@ export function pathMatcher (patterns: string[]): (path: string) => boolean {
 }
 
 /** The key a request carries: `Authorization: Bearer <key>`, else `X-Api-Key`. */
-function presentedKey (req: FastifyRequest): string | undefined {
+function presentedKey (req: { headers: IncomingHttpHeaders }): string | undefined {
   const auth = req.headers.authorization
   if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim()
   const key = req.headers['x-api-key']
@@ -49,6 +50,18 @@ export function matchKey (keys: ApiKey[], presented: string): string | undefined
     if (timingSafeEqual(digest, key.digest) && found === undefined) found = key.name
   }
   return found
+}
+
+/**
+ * The name of the valid key a request carries, or undefined: the check of the hook below, for
+ * callers that see the raw request first (the cache front door). Undefined when no keys are set.
+ */
+export function authenticator (keys: ApiKey[]): ((req: { headers: IncomingHttpHeaders }) => string | undefined) | undefined {
+  if (keys.length === 0) return undefined
+  return req => {
+    const presented = presentedKey(req)
+    return presented !== undefined && presented.length <= 512 ? matchKey(keys, presented) : undefined
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { sendProblem } from './problems.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** Requests being served now, and how many were refused because the service was closing. */
-    drain: { inflight: () => number, refused: number, expired: number }
+    drain: { inflight: () => number, refused: number, expired: number, closing: () => boolean }
   }
 }
 
@@ -26,7 +26,7 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
   let closing = false
   let timer: NodeJS.Timeout | undefined
   const inflight = new Map<FastifyRequest, FastifyReply>()
-  const state = { inflight: () => inflight.size, refused: 0, expired: 0 }
+  const state = { inflight: () => inflight.size, refused: 0, expired: 0, closing: () => closing }
   app.decorate('drain', state)
   const refusal = (detail: string) => new HttpProblem('SERVICE_UNAVAILABLE', { detail, retryAfter: SHUTDOWN_RETRY_AFTER_S })
 

@@ -4,7 +4,7 @@ import { MetricsSchema, PageSchema, WorkSchema } from '../schemas/metrics.js'
 import { problemResponses } from '../schemas/responses.js'
 import { LIMITS } from '../upstream/douyin/params.js'
 import type { CallContext } from '../upstream/douyin/client.js'
-import { addDays, beijingDate } from '../upstream/douyin/dates.js'
+import { addDays, beijingDate, beijingStart } from '../upstream/douyin/dates.js'
 import { Cache } from '../cache/cache.js'
 import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
 import { douyinPolicy } from '../cache/policies.js'
@@ -111,7 +111,9 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
       deadline,
       ...(background ? { priority: 'background' as const } : {})
     })
-    return replyCached(req, reply, app.cache, { key, policy, deadlineMs: douyin.requestDeadlineMs, headers }, f =>
+    // The key holds today's Beijing date: it is this URL's key until the next Beijing midnight.
+    const keyFixedUntil = beijingStart(addDays(today, 1)) * 1000
+    return replyCached(req, reply, app.cache, { key, policy, deadlineMs: douyin.requestDeadlineMs, headers, keyFixedUntil }, f =>
       douyin.dailyVideoData(params, ctx(f.deadline, f.background), async (q, plan, load) =>
         readUnit((await cachedDouyinQuery(app, q, plan, load, ctx(f.deadline, f.background), today, f.revalidate)).entry)))
   })

@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { FastifyHttpOptions, FastifyReply, FastifyRequest } from 'fastify'
+import type { Cache } from './cache.js'
+import type { Entry } from './entry.js'
+import { hitHeaders, wantsRevalidation } from './http.js'
+
+/** What a request URL, once validated by its route, maps to: its cache key and fixed headers. */
+interface Learned {
+  key: string
+  /** Route pattern: the metrics label. */
+  route: string
+  /** Headers the route and its hooks set on every answer (content type, sandbox flag, Vary...). */
+  headers: Array<[string, string]>
+  /** The key stays the key of this URL until then (a key with today's date in it changes). */
+  until: number
+}
+
+/** What the front door needs from the app; set once the app is built (see plugins/front-door.ts). */
+export interface FrontDoorWiring {
+  cache: Cache
+  /** True while requests must take the full path (closing, shedding load). */
+  refusing: () => boolean
+  /** The caller's key name, undefined when it is not valid; absent when callers are not authenticated. */
+  authenticate?: (req: IncomingMessage) => string | undefined
+  /** Counts an answer in the request metrics. */
+  observe: (route: string, elapsedMs: number, caller: string | undefined) => void
+  /** A request id, as Fastify's genReqId makes it. */
+  requestId: (req: IncomingMessage) => string
+  /** Logs a served request when the level asks for per-request lines. */
+  logServed?: (req: IncomingMessage, id: string, elapsedMs: number, caller: string | undefined) => void
+}
+
+/** Bounds of the URL index: its memory stays small whatever URLs callers send. */
+const MAX_URLS = 20_000
+const MAX_URL_CHARS = 4 * 1024 * 1024
+/** Headers a hook may set per request: never replayed. */
+const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'www-authenticate'])
+
+/**
+ * The cache-hit fast path, in front of Fastify's router. A GET whose exact URL a route has already
+ * validated and keyed (`learn`), and whose answer is fresh in the cache (in-process, else Redis),
+ * is answered here with precomputed headers and the stored bytes: no routing, no Request/Reply objects, no
+ * hooks, no validation, no handler. Everything else, and anything this cannot answer exactly as
+ * the route would (revalidation asked, a conditional request, CORS, HEAD, a refused or unknown key,
+ * shutdown, load shedding), goes to Fastify unchanged. Only installed where per-request logs at
+ * info and per-caller rate limits are off (see plugins/front-door.ts): both need the full path.
+ */
+export class FrontDoor {
+  private readonly urls = new Map<string, Learned>()
+  private chars = 0
+  private wiring: FrontDoorWiring | undefined
+  /** Answers given here (the rest went to Fastify). */
+  served = 0
+
+  /** Turns the front door on; without wiring every request goes to Fastify. */
+  wire (wiring: FrontDoorWiring | undefined): void {
+    this.wiring = wiring
+    if (wiring === undefined) this.clear()
+  }
+
+  get enabled (): boolean { return this.wiring !== undefined }
+
+  get size (): number { return this.urls.size }
+
+  /** Called by a cached route once its request has passed validation and its key is known. */
+  learn (req: FastifyRequest, reply: FastifyReply, key: string, fixed: Record<string, string>, until: number): void {
+    if (this.wiring === undefined || req.method !== 'GET') return
+    const url = req.url
+    const known = this.urls.get(url)
+    if (known !== undefined && known.key === key) return
+    if (known !== undefined) this.forget(url, known)
+    const headers: Array<[string, string]> = []
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (!PER_REQUEST.has(name) && !name.startsWith('ratelimit') && value !== undefined) headers.push([name, String(value)])
+    }
+    for (const [name, value] of Object.entries(fixed)) if (!headers.some(([n]) => n === name)) headers.push([name, value])
+    const route = req.routeOptions.url ?? url
+    this.urls.set(url, { key, route, headers, until })
+    this.chars += url.length + key.length
+    while (this.urls.size > MAX_URLS || this.chars > MAX_URL_CHARS) {
+      const [oldest, learned] = this.urls.entries().next().value as [string, Learned]
+      this.forget(oldest, learned)
+    }
+  }
+
+  /**
+   * Takes a request it can answer from the cache and returns true; false: Fastify takes it. A fresh
+   * in-process hit is answered at once; with the in-process tier missing and Redis configured, the
+   * entry is read from Redis and answered, or, when it is not a fresh hit there, handed to `next`
+   * (Fastify) as if it had come straight in.
+   */
+  serve (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): boolean {
+    const wiring = this.wiring
+    if (wiring === undefined || req.method !== 'GET') return false
+    const learned = this.urls.get(req.url!)
+    if (learned === undefined) return false
+    const h = req.headers
+    if (h['if-none-match'] !== undefined || h.origin !== undefined || (h['cache-control'] !== undefined && wantsRevalidation(h['cache-control']))) return false
+    const started = performance.now()
+    if (Date.now() >= learned.until) {
+      this.forget(req.url!, learned)
+      return false
+    }
+    if (wiring.refusing()) return false
+    let caller: string | undefined
+    if (wiring.authenticate !== undefined) {
+      caller = wiring.authenticate(req)
+      if (caller === undefined) return false
+    }
+    const hit = wiring.cache.freshHit(learned.key)
+    if (hit !== undefined) {
+      if (hit.entry.status !== 200) return false
+      this.answer(wiring, req, res, learned, hit.entry, started, caller)
+      return true
+    }
+    if (!wiring.cache.hasShared) return false
+    wiring.cache.sharedHit(learned.key).then(shared => {
+      if (shared === undefined) next(req, res)
+      else this.answer(wiring, req, res, learned, shared.entry, started, caller)
+    }, () => next(req, res))
+    return true
+  }
+
+  private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined): void {
+    const memo = hitHeaders(entry, Date.now())
+    const id = wiring.requestId(req)
+    const headers: string[] = ['x-request-id', id]
+    for (const [name, value] of learned.headers) headers.push(name, value)
+    headers.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl, 'content-length', String(entry.body.length))
+    res.writeHead(200, headers)
+    res.end(entry.body)
+    this.served++
+    const elapsed = performance.now() - started
+    wiring.observe(learned.route, elapsed, caller)
+    wiring.logServed?.(req, id, elapsed, caller)
+  }
+
+  private forget (url: string, learned: Learned): void {
+    if (this.urls.delete(url)) this.chars -= url.length + learned.key.length
+  }
+
+  private clear (): void {
+    this.urls.clear()
+    this.chars = 0
+  }
+}
+
+const doors = new WeakMap<Server, FrontDoor>()
+
+/** The front door of the server Fastify listens on, when it was made by frontDoorServer. */
+export function frontDoorOf (server: Server): FrontDoor | undefined {
+  return doors.get(server)
+}
+
+/**
+ * Fastify's `serverFactory`: the HTTP server Fastify would make (same options and timeouts), with
+ * the front door first on every request. Every server of one app (Fastify makes a second one when
+ * listening on both IPv4 and IPv6) shares one front door.
+ */
+export function frontDoorServer (): NonNullable<FastifyHttpOptions<Server>['serverFactory']> {
+  const door = new FrontDoor()
+  return (handler, options) => {
+    const opts = options as FastifyHttpOptions<Server> & { keepAliveTimeout: number, connectionTimeout: number, requestTimeout: number }
+    const server = createServer(opts.http ?? {}, (req, res) => {
+      if (!door.serve(req, res, handler)) handler(req, res)
+    })
+    server.keepAliveTimeout = opts.keepAliveTimeout
+    server.requestTimeout = opts.requestTimeout
+    server.setTimeout(opts.connectionTimeout)
+    if (opts.maxRequestsPerSocket !== undefined && opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket
+    doors.set(server, door)
+    return server
+  }
+}
