@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import pino from 'pino'
 import type { Redis } from 'ioredis'
-import { Cache, type CachePolicy } from '../src/cache/cache.js'
+import { Cache, hashKey, type CachePolicy } from '../src/cache/cache.js'
 import { MemoryStore } from '../src/cache/memory-store.js'
 import { HttpProblem } from '../src/errors.js'
 import { decodeEntry, encodeEntry, makeEntry } from '../src/cache/entry.js'
@@ -91,6 +91,27 @@ test('an instance that missed, then finds a value stored meanwhile, does not cal
   t.equal(late.entry?.body.toString(), '{"v":1}', 'and the value comes with the claim')
   const held = await store.claim(keys, 'third', 3000)
   t.equal(held.locked, false, 'a held lock is not taken twice')
+})
+
+test('an in-process copy is checked against Redis: the same version is used as is, a newer one replaces it', async t => {
+  const { REDIS_KEY_PREFIX } = testRedis(t)
+  const a = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 0)
+  const b = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 0)
+  const v1 = await a.cached('k', policy(), async () => ({ v: 1 }), { deadline: soon() })
+  t.equal(a.freshHit('k'), undefined, 'CACHE_LOCAL_TTL_MS=0: nothing is served without asking Redis')
+  const again = await a.cached('k', policy(), async () => ({ v: 9 }), { deadline: soon() })
+  t.equal(again.status, 'hit')
+  t.equal(again.entry, v1.entry, 'the local copy itself: Redis holds that version, its body was not read again')
+  const checked = await a.sharedHit('k')
+  t.equal(checked?.entry, v1.entry, 'the front door path checks the same way')
+
+  await b.cached('k', policy(), async () => ({ v: 2 }), { deadline: soon(), noCache: true })
+  const after = await a.cached('k', policy(), async () => ({ v: 9 }), { deadline: soon() })
+  t.equal(after.status, 'hit')
+  t.same(JSON.parse(after.entry.body.toString()), { v: 2 }, "another instance's newer version, at once")
+
+  await (await connected(t, REDIS_URL, REDIS_KEY_PREFIX)).del(RedisStore.keys(hashKey('k')).entry)
+  t.equal(await a.sharedHit('k'), undefined, 'gone from Redis: not served from the local copy')
 })
 
 test('stale-while-revalidate answers at once and refreshes once', async t => {

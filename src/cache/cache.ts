@@ -48,7 +48,7 @@ export interface CacheOptions {
   memory: MemoryStore
   redis: Redis | null
   log: FastifyBaseLogger
-  /** With Redis: how long the in-process tier trusts its copy. */
+  /** With Redis: how long an in-process copy is served before it is checked against Redis again. */
   localTtlMs: number
   /** Lifetime of the cross-instance fill lock. */
   lockMs: number
@@ -117,8 +117,9 @@ export class Cache {
    * promise, no I/O and no JSON. Everything else goes through cached().
    */
   freshHit (key: string): CacheResult | undefined {
-    const entry = this.opts.memory.get(key, Date.now())
-    if (entry === undefined || Date.now() >= entry.freshUntil) return undefined
+    const now = Date.now()
+    const entry = this.opts.memory.get(key, now)
+    if (entry === undefined || now >= entry.freshUntil || now >= (entry.localUntil ?? Infinity)) return undefined
     this.stats.hit++
     return { entry, status: 'hit' }
   }
@@ -127,11 +128,12 @@ export class Cache {
   get hasShared (): boolean { return this.shared !== null }
 
   /**
-   * A fresh answer from the shared tier, for when the in-process one missed; undefined for anything
-   * else (absent, stale, a remembered "not found", Redis away). Kept in-process for localTtlMs.
+   * A fresh answer checked against the shared tier, for when freshHit could not answer; undefined
+   * for anything else (absent, stale, a remembered "not found").
    */
   async sharedHit (key: string): Promise<CacheResult | undefined> {
-    const entry = await this.readShared(key, Date.now())
+    const now = Date.now()
+    const entry = await this.fromShared(key, this.opts.memory.get(key, now), now)
     if (entry === undefined || entry.status !== 200 || Date.now() >= entry.freshUntil) return undefined
     this.stats.hit++
     return { entry, status: 'hit' }
@@ -140,7 +142,7 @@ export class Cache {
   async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {
     const now = Date.now()
     let entry = this.opts.memory.get(key, now)
-    if (entry === undefined && this.shared !== null) entry = await this.readShared(key, now)
+    if (this.shared !== null && (entry === undefined || now >= (entry.localUntil ?? Infinity))) entry = await this.fromShared(key, entry, now)
     if (entry !== undefined && opts.noCache !== true) {
       if (now < entry.freshUntil) {
         this.stats.hit++
@@ -208,7 +210,7 @@ export class Cache {
       if (first.entry !== undefined && first.entry.storedAt > after) {
         // Another instance stored a value since this one missed: no second upstream call.
         if (first.locked) await shared.unlock(keys.lock, token)
-        this.opts.memory.set(key, first.entry, Math.min(Date.now() + this.opts.localTtlMs, expiresAt(first.entry)))
+        this.keep(key, first.entry)
         return { entry: first.entry }
       }
       if (first.locked) return { lock: { keys, token } }
@@ -218,7 +220,7 @@ export class Cache {
         await delay(Math.min(interval, Math.max(1, waitUntil - Date.now())))
         const { entry, held } = await shared.peek(keys)
         if (entry !== undefined && entry.storedAt > after) {
-          this.opts.memory.set(key, entry, Math.min(Date.now() + this.opts.localTtlMs, expiresAt(entry)))
+          this.keep(key, entry)
           return { entry }
         }
         if (!held && await shared.lock(keys.lock, token, this.opts.lockMs)) return { lock: { keys, token } }
@@ -254,24 +256,46 @@ export class Cache {
         this.markShared(false, err)
       }
     }
-    this.opts.memory.set(key, entry, lock && this.sharedUp ? Math.min(Date.now() + this.opts.localTtlMs, until) : until)
+    this.keep(key, entry, lock !== null && this.sharedUp)
     return entry
   }
 
-  private async readShared (key: string, now: number): Promise<Entry | undefined> {
+  /**
+   * Keeps an entry in the in-process tier until it expires (the LRU bounds the bytes). `checked`:
+   * it agrees with the shared tier now, so it is served as is for localTtlMs, then checked again;
+   * without a shared tier in use it is served as is until it expires.
+   */
+  private keep (key: string, entry: Entry, checked = this.shared !== null && this.sharedUp): void {
+    entry.localUntil = checked ? Date.now() + this.opts.localTtlMs : Infinity
+    this.opts.memory.set(key, entry, expiresAt(entry))
+  }
+
+  /**
+   * The entry as the shared tier has it now. A local copy that Redis still holds unchanged (same
+   * times and validator: a read of the entry's first ~60 bytes) is used as it is, so a hit moves
+   * the body across Redis only when it changed. Without Redis right now, the local copy stands.
+   */
+  private async fromShared (key: string, local: Entry | undefined, now: number): Promise<Entry | undefined> {
     const shared = this.usableShared()
-    if (shared === null) return undefined
+    if (shared === null) return local
     try {
-      const entry = await shared.get(RedisStore.keys(hashKey(key)).entry)
+      const entryKey = RedisStore.keys(hashKey(key)).entry
+      if (local !== undefined && await shared.holds(entryKey, local)) {
+        this.markShared(true)
+        local.localUntil = now + this.opts.localTtlMs
+        return local
+      }
+      const entry = await shared.get(entryKey)
       this.markShared(true)
       if (entry !== undefined && now < expiresAt(entry)) {
-        if (this.opts.localTtlMs > 0) this.opts.memory.set(key, entry, Math.min(now + this.opts.localTtlMs, expiresAt(entry)))
+        this.keep(key, entry, true)
         return entry
       }
+      return undefined
     } catch (err) {
       this.markShared(false, err)
+      return local
     }
-    return undefined
   }
 
   /** The shared tier when its connection is ready; null otherwise (no command is even tried). */
@@ -294,6 +318,7 @@ export class Cache {
 
 interface Lock { keys: { entry: string, lock: string }, token: string }
 
-function hashKey (key: string): string {
+/** The Redis name of a cache key (keys can be long; Redis gets a fixed-size digest). */
+export function hashKey (key: string): string {
   return createHash('sha1').update(key).digest('base64url')
 }

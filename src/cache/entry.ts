@@ -17,6 +17,8 @@ export interface Entry {
   staleUntil: number
   /** Until then: served when the upstream fails (stale-if-error). */
   errorUntil: number
+  /** This process only: until then its in-process copy is served without asking Redis. */
+  localUntil?: number
   /** Per-second memo of the headers that depend on the clock (see cache/http.ts). */
   memo?: { second: number, age: string, cacheControl: string, hit: string, stale: string }
 }
@@ -55,6 +57,17 @@ export function encodeEntry (entry: Entry): Buffer {
   etag.copy(out, o)
   entry.body.copy(out, o + etag.length)
   return out
+}
+
+/** Bytes of the encoding up to the body: what tells two stored versions apart. */
+export function prefixLength (entry: Entry): number {
+  return HEADER + Buffer.byteLength(entry.etag, 'latin1')
+}
+
+/** True when two entries are the same stored version (same times, status and validator). */
+export function sameVersion (a: Entry, b: Entry): boolean {
+  return a.etag === b.etag && a.storedAt === b.storedAt && a.freshUntil === b.freshUntil &&
+    a.staleUntil === b.staleUntil && a.errorUntil === b.errorUntil && a.status === b.status
 }
 
 /** Decodes a stored entry; anything unexpected (old layout, damage) reads as a miss. */

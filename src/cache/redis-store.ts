@@ -1,5 +1,5 @@
 import type { Redis, Result } from 'ioredis'
-import { decodeEntry, encodeEntry, type Entry } from './entry.js'
+import { decodeEntry, encodeEntry, prefixLength, sameVersion, type Entry } from './entry.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -43,6 +43,12 @@ export class RedisStore {
 
   async get (entryKey: string): Promise<Entry | undefined> {
     return decodeEntry(await this.redis.getBuffer(entryKey))
+  }
+
+  /** True when Redis holds this very version of the entry: only its first bytes are read. */
+  async holds (entryKey: string, entry: Entry): Promise<boolean> {
+    const stored = decodeEntry(await this.redis.getrangeBuffer(entryKey, 0, prefixLength(entry) - 1))
+    return stored !== undefined && sameVersion(stored, entry)
   }
 
   /**
