@@ -46,7 +46,7 @@ export const EnvSchema = Type.Object({
   CACHE_SWR_S: Type.Optional(Type.Integer({ minimum: 0, description: 'Stale-while-revalidate window after freshness, seconds; default: each route\'s own TTL' })),
   CACHE_STALE_IF_ERROR_S: Type.Integer({ minimum: 0, default: 86400, description: 'How long past freshness a stale answer may stand in for a failing upstream, seconds' }),
   CACHE_NEGATIVE_TTL_S: Type.Integer({ minimum: 0, default: 30, description: 'How long a "not found" is remembered, seconds' }),
-  CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 1, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies' }),
+  CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 0, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies (0: no in-process copies; with Redis every hit reads it, without Redis nothing is cached)' }),
   CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis: how long the in-process tier serves its copy before checking it against Redis again, ms (0: every answer is checked)' }),
   BFF_API_KEYS: Secret('Callers\' API keys, comma-separated `name:key` or `name:sha256hex` (64 hex digits: the SHA-256 of the key); sent as `Authorization: Bearer <key>` or `X-Api-Key`'),
   BFF_AUTH: Type.Union([Type.Literal('auto'), Type.Literal('keys'), Type.Literal('none')], {

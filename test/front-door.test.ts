@@ -72,6 +72,7 @@ test('a repeated URL is answered by the front door with the bytes and headers of
   t.not(fast.headers['x-request-id'], full.headers['x-request-id'])
   t.equal(s.count(LIST_PATH), 1, 'one upstream call in all')
   t.equal(await counted(url, '/v1/works/:platform'), before + 1, 'counted in the request metrics under its route')
+  t.match(await (await fetch(`${url}/metrics`)).text(), /^bff_cache_front_door_answers_total 1$/m, 'and as a front door answer')
 
   const named = await get(url + LIST, { 'x-request-id': 'caller-chosen-1' })
   t.equal(named.headers['x-request-id'], 'caller-chosen-1', "the caller's request id is kept")
@@ -179,6 +180,17 @@ test('with the in-process tier off, a hit is read from Redis by the front door; 
   t.match(elsewhere.headers['cache-status'], /^metrics-bff; hit/)
   t.equal(other.app.frontDoor!.served, 0)
   t.equal(s.count(LIST_PATH), 2)
+})
+
+test('with no in-process copies (CACHE_LOCAL_MAX_MB=0), every hit is a read of Redis', async t => {
+  const s = await sandbox(t)
+  const { app, url } = await listening(t, s, { ...testRedis(t), CACHE_LOCAL_TTL_MS: '0', CACHE_LOCAL_MAX_MB: '0' })
+  const first = await get(url + LIST)
+  const hits = await Promise.all([1, 2, 3].map(() => get(url + LIST)))
+  t.ok(hits.every(h => h.status === 200 && h.body === first.body && /^metrics-bff; hit/.test(h.headers['cache-status']!)))
+  t.equal(app.frontDoor!.served, 3)
+  t.equal(app.cache.local.entries, 0, 'nothing kept in process')
+  t.equal(s.count(LIST_PATH), 1)
 })
 
 /** A front door on a plain HTTP server over a real cache, with one entry stored for KEY. */

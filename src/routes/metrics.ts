@@ -59,6 +59,7 @@ const metricsRoute: FastifyPluginAsyncTypebox = async app => {
     out.counter('bff_cache_refreshes_total', 'Background refreshes started (stale-while-revalidate)', [[undefined, cache.refreshes]])
     out.gauge('bff_cache_local_bytes', 'Bytes held by the in-process cache tier (bounded by CACHE_LOCAL_MAX_MB)', [[undefined, app.cache.local.bytes]])
     out.gauge('bff_cache_local_entries', 'Entries held by the in-process cache tier', [[undefined, app.cache.local.entries]])
+    out.counter('bff_cache_front_door_answers_total', 'Cache hits answered by the front door, before routing (also counted in bff_cache_requests_total)', [[undefined, app.frontDoor?.served ?? 0]])
 
     const limiter = douyin.limiter
     if (limiter) {
