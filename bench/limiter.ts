@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday } from '../src/sandbox/seed.js'
-import { percentile, startBff, startSandboxes } from './processes.js'
+import { buildBff, percentile, startBff, startSandboxes } from './processes.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const PROCESSES = 3
@@ -113,6 +113,7 @@ export async function runLimiterBench (seconds = SECONDS): Promise<LimiterResult
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  buildBff()
   const r = await runLimiterBench()
   console.log(`\nDouyin ceiling: ${PROCESSES} BFF processes sharing one Redis, ${PROCESSES * PER_PROCESS_RPS} req/s offered for ${SECONDS} s (3x the ceiling of ${CEILING}/s)\n`)
   console.log('| measure | value | target |')

@@ -2,7 +2,7 @@
  * Child processes for benchmarks: the sandbox upstreams and BFF instances, each a real process on
  * 127.0.0.1, stopped when the benchmark ends.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
@@ -13,9 +13,12 @@ export interface Child {
   stop: () => Promise<void>
 }
 
-/** Spawns `node --import tsx <script>` with a clean environment; its output lines are kept (bounded). */
+/**
+ * Spawns `node <script>` (with the tsx loader for a .ts script) with a clean environment; its
+ * output lines are kept (bounded).
+ */
 export function spawnChild (script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -79,14 +82,20 @@ export async function freePort (): Promise<number> {
   return port
 }
 
+/** Compiles dist/ when src/ changed: the BFF is benchmarked as `npm start` runs it. */
+export function buildBff (): void {
+  execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { stdio: 'inherit' })
+}
+
 /**
- * A BFF instance as a process, on a port chosen here; resolves once /healthz answers. It logs at
- * warn unless told otherwise: no per-request log lines, as the bare reference server has none.
+ * A BFF instance as a process (compiled dist/, see buildBff), on a port chosen here; resolves once
+ * /healthz answers. It logs at warn unless told otherwise: no per-request log lines, as the bare
+ * reference server has none.
  */
 export async function startBff (env: Record<string, string>): Promise<{ url: string, pid: number, stop: () => Promise<void> }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const c = spawnChild('src/server.ts', { HOST: '127.0.0.1', SANDBOX: 'false', LOG_LEVEL: 'warn', ...env, PORT: String(port) })
+  const c = spawnChild('dist/server.js', { HOST: '127.0.0.1', SANDBOX: 'false', LOG_LEVEL: 'warn', ...env, PORT: String(port) })
   const until = Date.now() + 30_000
   while (!(await fetch(`${url}/healthz`).then(r => r.ok, () => false))) {
     if (c.child.exitCode !== null || Date.now() > until) {

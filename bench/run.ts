@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import autocannon from 'autocannon'
 import { SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS } from '../src/sandbox/seed.js'
-import { percentile, startBff, startChild, startSandboxes, type Sandboxes } from './processes.js'
+import { buildBff, percentile, startBff, startChild, startSandboxes, type Sandboxes } from './processes.js'
 import { runLimiterBench } from './limiter.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -113,7 +113,7 @@ async function cacheHitScenarios (sb: Sandboxes): Promise<void> {
     const body = Buffer.from(await (await fetch(`${bffs[0]!.url}${LIST}`)).arrayBuffer())
     const bodyFile = join(tmp, 'body.json')
     writeFileSync(bodyFile, body)
-    const bare = await startChild('bench/bare-server.ts', { BENCH_BODY_FILE: bodyFile }, /Server listening at (http:\/\/\S+)/)
+    const bare = await startChild('bench/bare-server.mjs', { BENCH_BODY_FILE: bodyFile }, /Server listening at (http:\/\/\S+)/)
     try {
       const bareUrl = `${bare.match[1]}/bare`
       // Warm up every server (the first request fills the cache), then measure in pairs.
@@ -268,6 +268,7 @@ async function memory (sb: Sandboxes): Promise<void> {
 // BENCH_ONLY=1,3 runs those scenarios only (printed, not written: RESULTS.md is a whole run).
 const only = process.env.BENCH_ONLY?.split(',').map(s => s.trim())
 const wanted = (...scenarios: string[]) => only === undefined || scenarios.some(s => only.includes(s))
+buildBff()
 const sandboxes = await startSandboxes()
 try {
   if (wanted('1', '2')) await cacheHitScenarios(sandboxes)

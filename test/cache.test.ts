@@ -47,6 +47,20 @@ test('the in-process tier is bounded by bytes, least recently used first out', a
   t.equal(store.get('huge', 0), undefined, 'an entry above the bound is not kept')
 })
 
+test('a value read often stays in the in-process tier while others churn through it', async t => {
+  const entry = (n: number) => makeEntry(200, Buffer.alloc(1000, n), 0, { freshMs: 1e9, staleMs: 0, errorMs: 0 })
+  const store = new MemoryStore(10 * (1000 + 300 + MemoryStore.OVERHEAD))
+  store.set('hot', entry(0), Infinity)
+  let kept = 0
+  for (let i = 0; i < 1000; i++) {
+    store.set(`cold-${i}`, entry(1), Infinity)
+    if (i % 3 === 0 && store.get('hot', 0) !== undefined) kept++
+  }
+  t.equal(kept, 334, 'read every third insertion: never evicted')
+  t.ok(store.bytes <= store.maxBytes, 'within its bound')
+  t.equal(store.get('cold-0', 0), undefined, 'the cold ones went')
+})
+
 test('50 concurrent misses of one key make one upstream call (one instance)', async t => {
   const cache = makeCache(null)
   const { counter, release, fetch } = gatedFetch({ n: 1 })

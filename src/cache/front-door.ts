@@ -13,6 +13,8 @@ interface Learned {
   headers: Array<[string, string]>
   /** The key stays the key of this URL until then (a key with today's date in it changes). */
   until: number
+  /** The header list of the last answer: rebuilt when the entry or the second changes. */
+  sent?: { entry: Entry, second: number, headers: string[] }
 }
 
 /** What the front door needs from the app; set once the app is built (see plugins/front-door.ts). */
@@ -122,12 +124,21 @@ export class FrontDoor {
   }
 
   private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined): void {
-    const memo = hitHeaders(entry, Date.now())
+    const now = Date.now()
+    const second = Math.floor(now / 1000)
+    let sent = learned.sent
+    if (sent === undefined || sent.entry !== entry || sent.second !== second) {
+      const memo = hitHeaders(entry, now)
+      const headers = ['x-request-id', '']
+      for (const [name, value] of learned.headers) headers.push(name, value)
+      headers.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl, 'content-length', String(entry.body.length))
+      learned.sent = sent = { entry, second, headers }
+    }
+    // The one header that changes per request goes into the prepared list (writeHead reads it
+    // synchronously and keeps no reference).
     const id = wiring.requestId(req)
-    const headers: string[] = ['x-request-id', id]
-    for (const [name, value] of learned.headers) headers.push(name, value)
-    headers.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl, 'content-length', String(entry.body.length))
-    res.writeHead(200, headers)
+    sent.headers[1] = id
+    res.writeHead(200, sent.headers)
     res.end(entry.body)
     this.served++
     const elapsed = performance.now() - started

@@ -1,11 +1,14 @@
 /**
  * An LRU bounded by bytes (as the caller sizes its values), not by entry count, so a few large
- * values cannot push the process out of memory; each value may carry its own expiry. Lookups are
+ * values cannot push the process out of memory; each value may carry its own expiry. Recency is
+ * kept to half the order: a value read at least once per (entries / 2) insertions is never evicted. Lookups are
  * synchronous: a hit costs no promise and no I/O.
  */
 export class ByteLru<V> {
-  private readonly slots = new Map<string, { value: V, until: number, bytes: number }>()
+  private readonly slots = new Map<string, { value: V, until: number, bytes: number, order: number }>()
   private used = 0
+  /** Counts insertions (and moves to the recent end): how far back in the order a slot sits. */
+  private clock = 0
 
   constructor (readonly maxBytes: number, private readonly sizeOf: (value: V, key: string) => number) {}
 
@@ -13,13 +16,18 @@ export class ByteLru<V> {
   get (key: string, now = 0): V | undefined {
     const slot = this.slots.get(key)
     if (!slot) return undefined
-    this.slots.delete(key)
     if (now >= slot.until) {
+      this.slots.delete(key)
       this.used -= slot.bytes
       return undefined
     }
-    // Most recently used last: re-insert (Map keeps insertion order).
-    this.slots.set(key, slot)
+    // Most recently used last (Map keeps insertion order): a slot in the older half moves to the
+    // recent end; one already in the recent half stays, so a hot key costs one lookup per hit.
+    if (this.clock - slot.order > this.slots.size / 2) {
+      this.slots.delete(key)
+      slot.order = ++this.clock
+      this.slots.set(key, slot)
+    }
     return slot.value
   }
 
@@ -28,7 +36,7 @@ export class ByteLru<V> {
     this.delete(key)
     const bytes = this.sizeOf(value, key)
     if (bytes > this.maxBytes) return
-    this.slots.set(key, { value, until, bytes })
+    this.slots.set(key, { value, until, bytes, order: ++this.clock })
     this.used += bytes
     for (const [k] of this.slots) {
       if (this.used <= this.maxBytes) break

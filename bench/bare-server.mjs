@@ -1,6 +1,7 @@
 /**
  * The reference of the cache-hit benchmarks: a bare Fastify route that answers the same bytes, with
- * the same content type, from memory. BENCH_BODY_FILE names the file holding the bytes.
+ * the same content type, from memory. BENCH_BODY_FILE names the file holding the bytes. Plain
+ * JavaScript, run by plain node, as the BFF's compiled dist/ is: no TypeScript loader in either.
  */
 import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
