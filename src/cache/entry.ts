@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * One cached answer: the response body bytes exactly as sent, with the times that govern it.
@@ -31,7 +31,8 @@ export function makeEntry (status: number, body: Buffer, now: number, times: { f
   return {
     status,
     body,
-    etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+    // One-shot hash: no Hash object per entry.
+    etag: `"${hash('sha1', body, 'base64url')}"`,
     storedAt: now,
     freshUntil: now + times.freshMs,
     staleUntil: now + times.freshMs + times.staleMs,

@@ -35,9 +35,14 @@ export function mapMetrics (up: UpMetrics | null | undefined, extra: Record<stri
   return m
 }
 
+/** Already in toISOString's form, on a day (<= 28) and hour (<= 23) that cannot roll over. */
+const CANONICAL_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/
+
 /** An ISO 8601 UTC string, or undefined when the input is not a date. */
 export function isoUtc (value: string | null | undefined): string | undefined {
   if (!value) return undefined
+  // Most upstream dates are already canonical: returned as they are, without a Date round trip.
+  if (CANONICAL_UTC.test(value)) return value
   const ms = Date.parse(value)
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
 }
@@ -50,13 +55,21 @@ function author (name: string | null | undefined, platformUid: string | null | u
   const n = str(name)
   const uid = str(platformUid)
   if (n === undefined && uid === undefined) return undefined
-  return { ...(n === undefined ? {} : { name: n }), ...(uid === undefined ? {} : { platformUid: uid }) }
+  const out: NonNullable<Work['author']> = {}
+  if (n !== undefined) out.name = n
+  if (uid !== undefined) out.platformUid = uid
+  return out
 }
 
-/** Drops undefined values, so absent fields are really absent in our JSON too. */
+/**
+ * Leaves undefined values out, so absent fields are really absent in our objects too. Copies
+ * rather than deletes: `delete` turns an object into a slow dictionary, for every later read and
+ * for JSON.stringify.
+ */
 function compact<T extends Record<string, unknown>> (obj: T): T {
-  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key]
-  return obj
+  const out: Record<string, unknown> = {}
+  for (const key in obj) if (obj[key] !== undefined) out[key] = obj[key]
+  return out as T
 }
 
 export function mapListItem (item: UpListItem, platform: Platform, accountId: string): Work {
