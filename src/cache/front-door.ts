@@ -13,8 +13,6 @@ interface Learned {
   headers: Array<[string, string]>
   /** The key stays the key of this URL until then (a key with today's date in it changes). */
   until: number
-  /** The header list of the last answer: rebuilt when the entry or the second changes. */
-  sent?: { entry: Entry, second: number, headers: string[] }
 }
 
 /** What the front door needs from the app; set once the app is built (see plugins/front-door.ts). */
@@ -35,6 +33,7 @@ export interface FrontDoorWiring {
 /** Bounds of the URL index: its memory stays small whatever URLs callers send. */
 const MAX_URLS = 20_000
 const MAX_URL_CHARS = 4 * 1024 * 1024
+const MAX_HEADER_SETS = 64
 /** Headers a hook may set per request: never replayed. */
 const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'www-authenticate'])
 
@@ -49,6 +48,7 @@ const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'w
  */
 export class FrontDoor {
   private readonly urls = new Map<string, Learned>()
+  private readonly headerSets = new Map<string, Array<[string, string]>>()
   private chars = 0
   private wiring: FrontDoorWiring | undefined
   /** Answers given here (the rest went to Fastify). */
@@ -77,7 +77,7 @@ export class FrontDoor {
     }
     for (const [name, value] of Object.entries(fixed)) if (!headers.some(([n]) => n === name)) headers.push([name, value])
     const route = req.routeOptions.url ?? url
-    this.urls.set(url, { key, route, headers, until })
+    this.urls.set(url, { key, route, headers: this.intern(headers), until })
     this.chars += url.length + key.length
     while (this.urls.size > MAX_URLS || this.chars > MAX_URL_CHARS) {
       const [oldest, learned] = this.urls.entries().next().value as [string, Learned]
@@ -126,13 +126,15 @@ export class FrontDoor {
   private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined): void {
     const now = Date.now()
     const second = Math.floor(now / 1000)
-    let sent = learned.sent
-    if (sent === undefined || sent.entry !== entry || sent.second !== second) {
+    // Kept on the entry (so it lives and goes with it, within the cache's bound), per second and
+    // per set of fixed headers.
+    let sent = entry.sent
+    if (sent === undefined || sent.fixed !== learned.headers || sent.second !== second) {
       const memo = hitHeaders(entry, now)
       const headers = ['x-request-id', '']
       for (const [name, value] of learned.headers) headers.push(name, value)
       headers.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl, 'content-length', String(entry.body.length))
-      learned.sent = sent = { entry, second, headers }
+      entry.sent = sent = { fixed: learned.headers, second, headers }
     }
     // The one header that changes per request goes into the prepared list (writeHead reads it
     // synchronously and keeps no reference).
@@ -144,6 +146,17 @@ export class FrontDoor {
     const elapsed = performance.now() - started
     wiring.observe(learned.route, elapsed, caller)
     wiring.logServed?.(req, id, elapsed, caller)
+  }
+
+  /** One shared list per distinct set of fixed headers (a route has one or two): not one per URL. */
+  private intern (headers: Array<[string, string]>): Array<[string, string]> {
+    const id = headers.map(([name, value]) => `${name}: ${value}`).join('\n')
+    let shared = this.headerSets.get(id)
+    if (shared === undefined) {
+      if (this.headerSets.size >= MAX_HEADER_SETS) this.headerSets.clear()
+      this.headerSets.set(id, shared = headers)
+    }
+    return shared
   }
 
   private forget (url: string, learned: Learned): void {
