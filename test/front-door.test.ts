@@ -138,6 +138,21 @@ test('with API keys: a valid key is answered and counted as its caller; a bad on
   t.match(text, /bff_http_requests_by_caller_total\{caller="svc"\} [2-9]/, 'the front door hit counts for its caller')
 })
 
+test('with CORS: a browser request is not what the front door learns from', async t => {
+  const s = await sandbox(t)
+  const { app, url } = await listening(t, s, { CORS_ORIGINS: 'https://dash.example' })
+  const browser = await get(url + LIST, { origin: 'https://dash.example' })
+  t.equal(browser.headers['access-control-allow-origin'], 'https://dash.example')
+  const service = await get(url + LIST)
+  const again = await get(url + LIST)
+  t.equal(app.frontDoor!.served, 1, 'learned from the request without an Origin')
+  for (const r of [service, again]) t.notOk(r.headers['access-control-allow-origin'], "no other request's CORS answer")
+  t.equal(again.headers.vary, service.headers.vary, 'Vary as the route sends it')
+  const browserAgain = await get(url + LIST, { origin: 'https://dash.example' })
+  t.equal(browserAgain.headers['access-control-allow-origin'], 'https://dash.example', 'browsers still get theirs')
+  t.equal(app.frontDoor!.served, 1)
+})
+
 test('off where per-caller rate limits are on: every request counts against its budget', async t => {
   const s = await sandbox(t)
   const { app, url } = await listening(t, s, { RATE_LIMIT_MAX: '100' })
@@ -212,7 +227,7 @@ async function door (t: Tap, wiring: Partial<FrontDoorWiring> = {}): Promise<{ d
 }
 
 function learn (d: FrontDoor, url: string, key: string, until = Infinity): void {
-  const req = { method: 'GET', url, routeOptions: { url: '/route' } } as unknown as FastifyRequest
+  const req = { method: 'GET', url, headers: {}, routeOptions: { url: '/route' } } as unknown as FastifyRequest
   const reply = { getHeaders: () => ({ 'x-request-id': 'not replayed', vary: 'Origin' }) } as unknown as FastifyReply
   d.learn(req, reply, key, { 'content-type': 'application/json; charset=utf-8' }, until)
 }

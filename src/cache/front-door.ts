@@ -40,11 +40,11 @@ const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'w
 /**
  * The cache-hit fast path, in front of Fastify's router. A GET whose exact URL a route has already
  * validated and keyed (`learn`), and whose answer is fresh in the cache (in-process, else Redis),
- * is answered here with precomputed headers and the stored bytes: no routing, no Request/Reply objects, no
- * hooks, no validation, no handler. Everything else, and anything this cannot answer exactly as
- * the route would (revalidation asked, a conditional request, CORS, HEAD, a refused or unknown key,
- * shutdown, load shedding), goes to Fastify unchanged. Only installed where per-request logs at
- * info and per-caller rate limits are off (see plugins/front-door.ts): both need the full path.
+ * is answered here with precomputed headers and the stored bytes: no routing, no Request/Reply
+ * objects, no hooks, no validation, no handler. Anything it cannot answer exactly as the route
+ * would (revalidation asked, a conditional request, a browser's Origin, HEAD, a refused or unknown
+ * key, shutdown, load shedding, a stale or missing entry) goes to Fastify unchanged. Off where
+ * per-caller rate limits are on (see plugins/front-door.ts): each request must count there.
  */
 export class FrontDoor {
   private readonly urls = new Map<string, Learned>()
@@ -60,13 +60,14 @@ export class FrontDoor {
     if (wiring === undefined) this.clear()
   }
 
-  get enabled (): boolean { return this.wiring !== undefined }
-
   get size (): number { return this.urls.size }
 
-  /** Called by a cached route once its request has passed validation and its key is known. */
+  /**
+   * Called by a cached route once its request has passed validation and its key is known. Not from
+   * a browser request (Origin): its CORS headers are that request's, not the URL's.
+   */
   learn (req: FastifyRequest, reply: FastifyReply, key: string, fixed: Record<string, string>, until: number): void {
-    if (this.wiring === undefined || req.method !== 'GET') return
+    if (this.wiring === undefined || req.method !== 'GET' || req.headers.origin !== undefined) return
     const url = req.url
     const known = this.urls.get(url)
     if (known !== undefined && known.key === key) return
