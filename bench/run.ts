@@ -296,6 +296,6 @@ if (only !== undefined) {
   console.log(`\n${table}`)
   process.exit(0)
 }
-writeFileSync('bench/RESULTS.md', `# Benchmark results\n\n${date}, ${machine}. Load: autocannon, ${DURATION} s per measurement, servers in child processes.\nRatios are measured in one run against their reference; absolute numbers vary with the machine.\n\n${table}\n`)
+writeFileSync('bench/RESULTS.md', `# Benchmark results\n\n${date}, ${machine}. Load: autocannon, 100 connections; cache-hit ratios are the median of ${ROUNDS} pairs of ${DURATION / 5} s slices (subject and reference alternating), the BFF run compiled (dist/) as npm start runs it, one instance at a time beside the reference.\nRatios are measured in one run against their reference; absolute numbers vary with the machine.\n\n${table}\n`)
 writeFileSync('bench/results.json', `${JSON.stringify({ date, machine, rows, details: json }, null, 2)}\n`)
 console.log(`\n${table}`)
