@@ -61,7 +61,10 @@ export function renderChart (el, points) {
   const opts = {
     width: Math.max(320, el.clientWidth),
     height: 320,
-    scales: { x: { time: true, range: (_u, min, max) => [min - DAY / 2, max + DAY / 2] }, count: { range: (_u, min, max) => [0, Math.max(1, max * 1.1)] }, yuan: { range: (_u, min, max) => [Math.min(0, min * 1.1), Math.max(1, max * 1.1)] } },
+    // Different headroom on the two value axes: the highest plays point and the highest GMV point of
+    // a day would otherwise sit on the same pixel, one hiding the other (a lone lifetime snapshot is
+    // always its axis's highest).
+    scales: { x: { time: true, range: (_u, min, max) => [min - DAY / 2, max + DAY / 2] }, count: { range: (_u, min, max) => [0, Math.max(1, max * 1.3)] }, yuan: { range: (_u, min, max) => [Math.min(0, min * 1.1), Math.max(1, max * 1.1)] } },
     axes,
     cursor: { points: { size: 9 } },
     legend: { live: true },
