@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http'
 import { once } from 'node:events'
 import { test } from 'tap'
 import pino from 'pino'
@@ -89,8 +89,9 @@ test('what the front door must not answer takes the full path', async t => {
   t.match(revalidated.headers['cache-status'], /fwd=request; stored/, 'no-cache revalidates upstream')
   t.equal(s.count(LIST_PATH), 2)
 
+  // fetch() adds Cache-Control: no-cache to a request with If-None-Match (the Fetch standard).
   const conditional = await get(url + LIST, { 'if-none-match': warm.headers.etag! })
-  t.equal(conditional.status, 304, 'a conditional request gets its 304')
+  t.equal(conditional.status, 304, 'a conditional request that also asks to revalidate gets its 304 from the route')
 
   const head = await get(url + LIST, {}, 'HEAD')
   t.equal(head.status, 200)
@@ -116,6 +117,40 @@ test('what the front door must not answer takes the full path', async t => {
   const hit = await get(url + LIST)
   t.equal(hit.status, 200)
   t.equal(door.served, 1, 'a plain repeat still is')
+})
+
+/** A GET with exactly these headers (fetch() would add some of its own). */
+async function raw (url: string, headers: Record<string, string>): Promise<{ status: number, headers: Record<string, string>, body: string }> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => httpGet(url, { headers }, resolve).on('error', reject))
+  let body = ''
+  for await (const chunk of res) body += chunk
+  return { status: res.statusCode!, headers: res.headers as Record<string, string>, body }
+}
+
+test('a matching If-None-Match gets the 304 the route would send, from the front door', async t => {
+  const s = await sandbox(t)
+  const { app, url } = await listening(t, s)
+  const door = app.frontDoor!
+  const warm = await get(url + LIST)
+  const etag = warm.headers.etag!
+  const full = await app.inject({ url: LIST, headers: { 'if-none-match': etag } })
+  t.equal(full.statusCode, 304)
+
+  const before = await counted(url, '/v1/works/:platform', 304)
+  const fast = await raw(url + LIST, { 'if-none-match': etag })
+  t.equal(fast.status, 304)
+  t.equal(door.served, 1, 'answered by the front door')
+  t.equal(fast.body, '')
+  const names = (h: Record<string, unknown>) => Object.keys(h).filter(n => !TRANSPORT.has(n)).sort()
+  t.same(names(fast.headers), names(full.headers), 'the same headers as the route\'s 304')
+  for (const name of ['etag', 'cache-status', 'cache-control', 'content-type']) t.equal(fast.headers[name], String(full.headers[name]), name)
+
+  const other = await raw(url + LIST, { 'if-none-match': '"something-else"' })
+  t.equal(other.status, 200, 'another validator: the whole answer')
+  t.equal(other.body, warm.body)
+  t.equal(door.served, 2)
+  t.equal(await counted(url, '/v1/works/:platform', 304), before + 1, 'the 304 counted as a 304')
+  t.equal(s.count(LIST_PATH), 1)
 })
 
 test('with API keys: a valid key is answered and counted as its caller; a bad one gets the 401 problem', async t => {

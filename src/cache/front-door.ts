@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { FastifyHttpOptions, FastifyReply, FastifyRequest } from 'fastify'
 import type { Cache } from './cache.js'
 import type { Entry } from './entry.js'
-import { hitHeaders, wantsRevalidation } from './http.js'
+import { hitHeaders, matchesEtag, wantsRevalidation } from './http.js'
 
 /** What a request URL, once validated by its route, maps to: its cache key and fixed headers. */
 interface Learned {
@@ -22,12 +22,12 @@ export interface FrontDoorWiring {
   refusing: () => boolean
   /** The caller's key name, undefined when it is not valid; absent when callers are not authenticated. */
   authenticate?: (req: IncomingMessage) => string | undefined
-  /** Counts an answer in the request metrics. */
-  observe: (route: string, elapsedMs: number, caller: string | undefined) => void
+  /** Counts an answer (200, or 304 to a matching If-None-Match) in the request metrics. */
+  observe: (route: string, status: number, elapsedMs: number, caller: string | undefined) => void
   /** A request id, as Fastify's genReqId makes it. */
   requestId: (req: IncomingMessage) => string
   /** Logs a served request when the level asks for per-request lines. */
-  logServed?: (req: IncomingMessage, id: string, elapsedMs: number, caller: string | undefined) => void
+  logServed?: (req: IncomingMessage, id: string, status: number, elapsedMs: number, caller: string | undefined) => void
 }
 
 /** Bounds of the URL index: its memory stays small whatever URLs callers send. */
@@ -41,9 +41,9 @@ const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'w
  * The cache-hit fast path, in front of Fastify's router. A GET whose exact URL a route has already
  * validated and keyed (`learn`), and whose answer is fresh in the cache (in-process, else Redis),
  * is answered here with precomputed headers and the stored bytes: no routing, no Request/Reply
- * objects, no hooks, no validation, no handler. Anything it cannot answer exactly as the route
- * would (revalidation asked, a conditional request, a browser's Origin, HEAD, a refused or unknown
- * key, shutdown, load shedding, a stale or missing entry) goes to Fastify unchanged. Off where
+ * objects, no hooks, no validation, no handler; a matching If-None-Match gets its 304. Anything it
+ * cannot answer exactly as the route would (revalidation asked, a browser's Origin, HEAD, a refused
+ * or unknown key, shutdown, load shedding, a stale or missing entry) goes to Fastify unchanged. Off where
  * per-caller rate limits are on (see plugins/front-door.ts): each request must count there.
  */
 export class FrontDoor {
@@ -98,7 +98,7 @@ export class FrontDoor {
     const learned = this.urls.get(req.url!)
     if (learned === undefined) return false
     const h = req.headers
-    if (h['if-none-match'] !== undefined || h.origin !== undefined || (h['cache-control'] !== undefined && wantsRevalidation(h['cache-control']))) return false
+    if (h.origin !== undefined || (h['cache-control'] !== undefined && wantsRevalidation(h['cache-control']))) return false
     const started = performance.now()
     if (Date.now() >= learned.until) {
       this.forget(req.url!, learned)
@@ -132,21 +132,25 @@ export class FrontDoor {
     let sent = entry.sent
     if (sent === undefined || sent.fixed !== learned.headers || sent.second !== second) {
       const memo = hitHeaders(entry, now)
-      const headers = ['x-request-id', '']
-      for (const [name, value] of learned.headers) headers.push(name, value)
-      headers.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl, 'content-length', String(entry.body.length))
-      entry.sent = sent = { fixed: learned.headers, second, headers }
+      const notModified = ['x-request-id', '']
+      for (const [name, value] of learned.headers) notModified.push(name, value)
+      notModified.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl)
+      entry.sent = sent = { fixed: learned.headers, second, notModified, ok: [...notModified, 'content-length', String(entry.body.length)] }
     }
     // The one header that changes per request goes into the prepared list (writeHead reads it
     // synchronously and keeps no reference).
     const id = wiring.requestId(req)
-    sent.headers[1] = id
-    res.writeHead(200, sent.headers)
-    res.end(entry.body)
+    const inm = req.headers['if-none-match']
+    const status = inm !== undefined && matchesEtag(inm, entry.etag) ? 304 : 200
+    const headers = status === 304 ? sent.notModified : sent.ok
+    headers[1] = id
+    res.writeHead(status, headers)
+    if (status === 304) res.end()
+    else res.end(entry.body)
     this.served++
     const elapsed = performance.now() - started
-    wiring.observe(learned.route, elapsed, caller)
-    wiring.logServed?.(req, id, elapsed, caller)
+    wiring.observe(learned.route, status, elapsed, caller)
+    wiring.logServed?.(req, id, status, elapsed, caller)
   }
 
   /** One shared list per distinct set of fixed headers (a route has one or two): not one per URL. */

@@ -31,11 +31,11 @@ async function frontDoorPlugin (app: FastifyInstance, { config }: { config: Conf
     cache: app.cache,
     refusing: () => app.drain.closing() || app.isUnderPressure(),
     authenticate: authenticator(config.auth.keys),
-    observe: (route, elapsedMs, caller) => app.requestMetrics.observe(route, 'GET', 200, elapsedMs, caller),
+    observe: (route, status, elapsedMs, caller) => app.requestMetrics.observe(route, 'GET', status, elapsedMs, caller),
     requestId: genReqId,
     // Fastify logs each request at info; a hit answered here gets one line at that level too.
     logServed: ['info', 'debug', 'trace'].includes(config.logLevel)
-      ? (req, reqId, responseTime, caller) => log.info({ reqId, req: { method: req.method, url: req.url }, res: { statusCode: 200 }, responseTime, caller }, 'request completed from the cache front door')
+      ? (req, reqId, statusCode, responseTime, caller) => log.info({ reqId, req: { method: req.method, url: req.url }, res: { statusCode }, responseTime, caller }, 'request completed from the cache front door')
       : undefined
   })
   app.addHook('onClose', (_app, done) => {
