@@ -53,8 +53,7 @@ async function paired (reference: string, subject: string): Promise<{ ref: Load,
     ratios.push(sub.rps / ref.rps)
   }
   const median = (list: Load[]): Load => [...list].sort((x, y) => x.rps - y.rps)[Math.floor(list.length / 2)]!
-  const sorted = [...ratios].sort((a, b) => a - b)
-  return { ref: median(refs), sub: median(subs), ratio: percentile(ratios, 50), spread: [sorted[Math.floor(ROUNDS / 4)]!, sorted[Math.ceil((3 * ROUNDS) / 4) - 1]!] }
+  return { ref: median(refs), sub: median(subs), ratio: percentile(ratios, 50), spread: [percentile(ratios, 25), percentile(ratios, 75)] }
 }
 
 type Load = Awaited<ReturnType<typeof load>>

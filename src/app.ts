@@ -73,7 +73,7 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   // Caller budgets: before the routes they limit (they attach per-route hooks as routes are added).
   await app.register(rateLimit, { config })
   await app.register(apiProblems)
-  // Fresh in-process hits of URLs the routes below have validated, answered before routing.
+  // Fresh hits of URLs the routes below have validated, answered before routing (cache/front-door.ts).
   await app.register(frontDoor, { config })
   await app.register(platformsRoutes)
   await app.register(worksRoutes)

@@ -1,8 +1,8 @@
 /**
  * An LRU bounded by bytes (as the caller sizes its values), not by entry count, so a few large
  * values cannot push the process out of memory; each value may carry its own expiry. Recency is
- * kept to half the order: a value read at least once per (entries / 2) insertions is never evicted. Lookups are
- * synchronous: a hit costs no promise and no I/O.
+ * kept to half the order: a value read at least once per (entries / 2) insertions is never
+ * evicted. Lookups are synchronous: a hit costs no promise and no I/O.
  */
 export class ByteLru<V> {
   private readonly slots = new Map<string, { value: V, until: number, bytes: number, order: number }>()

@@ -65,10 +65,6 @@ export class RedisStore {
     return (await this.redis.set(lockKey, token, 'PX', ttlMs, 'NX')) === 'OK'
   }
 
-  async lockHeld (lockKey: string): Promise<boolean> {
-    return (await this.redis.exists(lockKey)) === 1
-  }
-
   /** The entry and whether the fill lock is still held, in one round trip. */
   async peek (keys: { entry: string, lock: string }): Promise<{ entry: Entry | undefined, held: boolean }> {
     const results = await this.redis.pipeline().getBuffer(keys.entry).exists(keys.lock).exec()

@@ -52,16 +52,18 @@ export function matchKey (keys: ApiKey[], presented: string): string | undefined
   return found
 }
 
+/** The name of the key presented, when it is a valid one (keys longer than 512 never are). */
+function keyName (keys: ApiKey[], presented: string | undefined): string | undefined {
+  return presented !== undefined && presented.length <= 512 ? matchKey(keys, presented) : undefined
+}
+
 /**
- * The name of the valid key a request carries, or undefined: the check of the hook below, for
- * callers that see the raw request first (the cache front door). Undefined when no keys are set.
+ * The name of the valid key a request carries, or undefined: the hook's check below, for callers
+ * that see the raw request first (the cache front door). Undefined when no keys are set.
  */
 export function authenticator (keys: ApiKey[]): ((req: { headers: IncomingHttpHeaders }) => string | undefined) | undefined {
   if (keys.length === 0) return undefined
-  return req => {
-    const presented = presentedKey(req)
-    return presented !== undefined && presented.length <= 512 ? matchKey(keys, presented) : undefined
-  }
+  return req => keyName(keys, presentedKey(req))
 }
 
 /**
@@ -87,13 +89,11 @@ async function auth (app: FastifyInstance, { config }: { config: Config }) {
   app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (req.method === 'OPTIONS') return done() // CORS preflights carry no credentials
     const presented = presentedKey(req)
-    if (presented !== undefined) {
-      const name = presented.length <= 512 ? matchKey(keys, presented) : undefined
-      if (name !== undefined) {
-        req.caller = name
-        req.log = reply.log = req.log.child({ caller: name })
-        return done()
-      }
+    const name = keyName(keys, presented)
+    if (name !== undefined) {
+      req.caller = name
+      req.log = reply.log = req.log.child({ caller: name })
+      return done()
     }
     const q = req.url.indexOf('?')
     if (open(q < 0 ? req.url : req.url.slice(0, q))) return done()
