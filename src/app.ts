@@ -19,8 +19,8 @@ import frontDoor from './plugins/front-door.js'
 import { frontDoorServer } from './cache/front-door.js'
 import metricsRoute from './routes/metrics.js'
 import health from './routes/health.js'
-import aitoearn from './upstream/aitoearn/plugin.js'
-import douyin from './upstream/douyin/plugin.js'
+import reads from './plugins/reads.js'
+import sandboxFlag from './plugins/sandbox-flag.js'
 import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
@@ -57,22 +57,23 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(schemas)
   await app.register(problems)
   await app.register(requestId)
+  // The metrics registry first: the plugins below register theirs in it.
+  await app.register(metrics)
   // Per-request hooks, cheapest refusals first: closing, overloaded, CORS preflight, no key.
   await app.register(shutdown, { config })
   await app.register(pressure, { config })
   await app.register(cors, { config })
   await app.register(auth, { config })
-  await app.register(metrics)
   await app.register(docs)
   await app.register(redis, { redis: config.redis })
   await app.register(cache, { config })
 
-  // Upstream clients (decorate app.aitoearn, app.douyin), then the routes that use them.
-  await app.register(aitoearn, { config })
-  await app.register(douyin, { config })
   // Caller budgets: before the routes they limit (they attach per-route hooks as routes are added).
   await app.register(rateLimit, { config })
+  // The upstream clients, the Douyin limiter and the read services the routes call (app.reads).
+  await app.register(reads, { config })
   await app.register(apiProblems)
+  await app.register(sandboxFlag, { config })
   // Fresh hits of URLs the routes below have validated, answered before routing (cache/front-door.ts).
   await app.register(frontDoor, { config })
   await app.register(platformsRoutes)

@@ -1,5 +1,7 @@
 import type { Problem } from './schemas/problem.js'
 
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
 /**
  * Every problem code this service answers, with its HTTP status and title. Callers switch on
  * `code`; the catalogue is the single place that says what each one means.
@@ -82,4 +84,57 @@ export function problemType (code: string): string {
 /** True for problems a cache may hide behind stale data: the upstream failed, not the caller. */
 export function isTransient (err: unknown): boolean {
   return err instanceof HttpProblem ? err.status >= 500 && err.code !== 'UPSTREAM_AUTH' && err.code !== 'UPSTREAM_CAPABILITY_MISSING' : true
+}
+
+/**
+ * A 400 VALIDATION_FAILED naming one field: what every check of ours that a route schema cannot
+ * express (real calendar dates, ranges, combinations) answers.
+ */
+export function invalid (field: string, message: string, where = 'querystring'): HttpProblem {
+  return new HttpProblem('VALIDATION_FAILED', { detail: `Invalid ${where}: ${field} ${message}`, errors: [{ in: where, field, message }] })
+}
+
+const STATUS_CODES: Record<number, ProblemCode> = {
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE'
+}
+
+interface ValidationItem { instancePath?: string, message?: string, params?: Record<string, unknown> }
+interface ErrorLike { statusCode?: number, code?: string, message?: string, validation?: ValidationItem[], validationContext?: string }
+
+/**
+ * Whatever was thrown, as an HttpProblem: ours as they are, a framework's 4xx (schema validation
+ * included) by its status, anything else an INTERNAL_ERROR whose message never leaks (`unknown`
+ * is told about it, to log it).
+ */
+export function asProblem (err: unknown, unknown?: (err: unknown) => void): HttpProblem {
+  if (err instanceof HttpProblem) return err
+  const e = err as ErrorLike | undefined
+  if (e?.validation) {
+    const where = e.validationContext ?? 'request'
+    return new HttpProblem('VALIDATION_FAILED', {
+      detail: `Invalid ${where}: ${e.validation.map(v => `${fieldOf(v)} ${v.message ?? 'is invalid'}`).join('; ')}`,
+      errors: e.validation.map(v => ({ in: where, field: fieldOf(v), message: v.message ?? 'is invalid' }))
+    })
+  }
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500
+  if (status >= 400 && status < 500) {
+    const code = STATUS_CODES[status] ?? (e?.code?.startsWith('FST_ERR_CTP') ? 'INVALID_BODY' : 'VALIDATION_FAILED')
+    return new HttpProblem(code, { status, detail: e?.message || 'The request was refused' })
+  }
+  unknown?.(err)
+  return new HttpProblem('INTERNAL_ERROR', { detail: 'An unexpected error occurred; it has been logged with the request id' })
+}
+
+function fieldOf (v: ValidationItem): string {
+  const named = v.params?.missingProperty ?? v.params?.additionalProperty
+  const base = v.instancePath ?? ''
+  if (typeof named === 'string') return `${base}/${named}`.replace(/^\//, '')
+  return base.replace(/^\//, '') || '(root)'
 }

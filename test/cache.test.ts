@@ -17,12 +17,15 @@ function makeCache (redis: Redis | null, localTtlMs = 2000) {
   return new Cache({ memory: new MemoryStore(1 << 20), redis, log, localTtlMs, lockMs: 3000, backgroundMs: 5000 })
 }
 
+/** The bytes a fill stores: the cache keeps what it is given. */
+const json = (value: unknown) => Buffer.from(JSON.stringify(value))
+
 /** A fetch that counts its calls and answers once `release` is called. */
 function gatedFetch (value: unknown = { ok: true }) {
   let release!: () => void
   const gate = new Promise<void>(resolve => { release = resolve })
   const counter = { calls: 0 }
-  return { counter, release, fetch: async () => { counter.calls++; await gate; return value } }
+  return { counter, release, fetch: async () => { counter.calls++; await gate; return json(value) } }
 }
 
 test('entries survive the binary encoding', async t => {
@@ -38,13 +41,13 @@ test('the in-process tier is bounded by bytes, least recently used first out', a
   store.set('a', big(1), Infinity)
   store.set('b', big(2), Infinity)
   store.set('c', big(3), Infinity)
-  t.ok(store.get('a', 0), 'a used: now most recent')
+  t.ok(store.get('a'), 'a used: now most recent')
   store.set('d', big(4), Infinity)
-  t.equal(store.get('b', 0), undefined, 'b evicted')
-  t.ok(store.get('a', 0) && store.get('c', 0) && store.get('d', 0))
+  t.equal(store.get('b'), undefined, 'b evicted')
+  t.ok(store.get('a') && store.get('c') && store.get('d'))
   t.ok(store.bytes <= store.maxBytes)
   store.set('huge', makeEntry(200, Buffer.alloc(1 << 20), 0, { freshMs: 1, staleMs: 0, errorMs: 0 }), Infinity)
-  t.equal(store.get('huge', 0), undefined, 'an entry above the bound is not kept')
+  t.equal(store.get('huge'), undefined, 'an entry above the bound is not kept')
 })
 
 test('a value read often stays in the in-process tier while others churn through it', async t => {
@@ -54,11 +57,11 @@ test('a value read often stays in the in-process tier while others churn through
   let kept = 0
   for (let i = 0; i < 1000; i++) {
     store.set(`cold-${i}`, entry(1), Infinity)
-    if (i % 3 === 0 && store.get('hot', 0) !== undefined) kept++
+    if (i % 3 === 0 && store.get('hot') !== undefined) kept++
   }
   t.equal(kept, 334, 'read every third insertion: never evicted')
   t.ok(store.bytes <= store.maxBytes, 'within its bound')
-  t.equal(store.get('cold-0', 0), undefined, 'the cold ones went')
+  t.equal(store.get('cold-0'), undefined, 'the cold ones went')
 })
 
 test('50 concurrent misses of one key make one upstream call (one instance)', async t => {
@@ -111,16 +114,16 @@ test('an in-process copy is checked against Redis: the same version is used as i
   const { REDIS_KEY_PREFIX } = testRedis(t)
   const a = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 0)
   const b = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 0)
-  const v1 = await a.cached('k', policy(), async () => ({ v: 1 }), { deadline: soon() })
+  const v1 = await a.cached('k', policy(), async () => json({ v: 1 }), { deadline: soon() })
   t.equal(a.freshHit('k'), undefined, 'CACHE_LOCAL_TTL_MS=0: nothing is served without asking Redis')
-  const again = await a.cached('k', policy(), async () => ({ v: 9 }), { deadline: soon() })
+  const again = await a.cached('k', policy(), async () => json({ v: 9 }), { deadline: soon() })
   t.equal(again.status, 'hit')
   t.equal(again.entry, v1.entry, 'the local copy itself: Redis holds that version, its body was not read again')
   const checked = await a.sharedHit('k')
   t.equal(checked?.entry, v1.entry, 'the front door path checks the same way')
 
-  await b.cached('k', policy(), async () => ({ v: 2 }), { deadline: soon(), noCache: true })
-  const after = await a.cached('k', policy(), async () => ({ v: 9 }), { deadline: soon() })
+  await b.cached('k', policy(), async () => json({ v: 2 }), { deadline: soon(), noCache: true })
+  const after = await a.cached('k', policy(), async () => json({ v: 9 }), { deadline: soon() })
   t.equal(after.status, 'hit')
   t.same(JSON.parse(after.entry.body.toString()), { v: 2 }, "another instance's newer version, at once")
 
@@ -136,7 +139,7 @@ test('stale-while-revalidate answers at once and refreshes once', async t => {
   const fetch = async () => {
     version++
     if (version === 2) setImmediate(refreshed)
-    return { version }
+    return json({ version })
   }
   const p = policy({ freshMs: 0, staleMs: 60_000 })
   t.equal((await cache.cached('k', p, fetch, { deadline: soon() })).status, 'miss')
@@ -151,7 +154,7 @@ test('stale-while-revalidate answers at once and refreshes once', async t => {
 test('stale-if-error serves stale on an upstream failure, never on a 404', async t => {
   const cache = makeCache(null)
   const p = policy({ freshMs: 0, staleMs: 0, errorMs: 60_000, negativeMs: 60_000 })
-  await cache.cached('k', p, async () => ({ v: 1 }), { deadline: soon() })
+  await cache.cached('k', p, async () => json({ v: 1 }), { deadline: soon() })
   const failed = await cache.cached('k', p, async () => { throw new HttpProblem('UPSTREAM_ERROR', { detail: 'HTTP 502' }) }, { deadline: soon() })
   t.equal(failed.status, 'stale-if-error')
   t.equal(failed.error?.status, 502)
@@ -181,7 +184,7 @@ test('"not found" is remembered briefly (negative caching)', async t => {
 test('no-cache revalidates, still one call per key', async t => {
   const cache = makeCache(null)
   let calls = 0
-  const fetch = async () => ({ calls: ++calls })
+  const fetch = async () => json({ calls: ++calls })
   await cache.cached('k', policy(), fetch, { deadline: soon() })
   const results = await Promise.all([1, 2, 3].map(() => cache.cached('k', policy(), fetch, { deadline: soon(), noCache: true })))
   t.equal(calls, 2)
@@ -194,7 +197,7 @@ test('Redis stopped mid-run: answers go on in-process, then Redis is used again'
   const redis = await connected(t, own.url, 'bfftest:outage:')
   const cache = makeCache(redis, 0)
   let calls = 0
-  const fetch = async () => ({ calls: ++calls })
+  const fetch = async () => json({ calls: ++calls })
   t.equal((await cache.cached('a', policy(), fetch, { deadline: soon() })).status, 'miss')
   t.equal((await cache.cached('a', policy(), fetch, { deadline: soon() })).status, 'hit', 'from Redis (local tier off)')
 

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { buildApp } from './helpers/app.js'
 import { startDouyinSandbox, DAILY_DATA_PATH } from '../src/sandbox/douyin/server.js'
 import { SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 test('Douyin answers are cached whole, and per billing date underneath', async t => {
   const sandbox = await startDouyinSandbox()

@@ -6,7 +6,7 @@ import { mostInWindow } from './helpers/windows.js'
 import { buildApp } from './helpers/app.js'
 import { startDouyinSandbox } from '../src/sandbox/douyin/server.js'
 import { SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 /** The limiter as it runs without Redis: in process, at `rate` per second + the arrival margin. */
 const localLimiter = (rate: number) => new QueueingLimiter({

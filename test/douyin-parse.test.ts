@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { parse as losslessParse, isSafeNumber } from 'lossless-json'
 import { parseLossless } from '../src/upstream/douyin/rows.js'
 import { planDaily } from '../src/upstream/douyin/params.js'
-import { beijingDate, parseInstant } from '../src/upstream/douyin/dates.js'
+import { beijingDate, parseInstant } from '../src/schemas/dates.js'
 import { rng } from '../src/sandbox/seed.js'
 
 const reference = (text: string) => losslessParse(text, null, (v: string) => isSafeNumber(v) ? Number(v) : v)

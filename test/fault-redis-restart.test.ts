@@ -4,7 +4,7 @@ import { nextEvent } from './helpers/redis.js'
 import { OwnRedis } from './helpers/redis-server.js'
 import { stackApp, startSandboxes } from './helpers/stack.js'
 import { beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 test('Redis stopped and restarted during a run of requests: no 5xx, the Douyin ceiling held, recovery without restart', async t => {
   const own = await OwnRedis.start()
@@ -65,7 +65,7 @@ test('Redis stopped and restarted during a run of requests: no 5xx, the Douyin c
   t.ok(stats.maxPerSecond <= 10, `at most 10 Douyin calls in any second (saw ${stats.maxPerSecond})`)
 
   t.equal(app.cache.redisUp, true, 'the shared cache tier is back')
-  t.equal(app.douyin.stats.limiter?.mode, 'shared', 'the Douyin ceiling is shared in Redis again')
+  t.equal(app.upstreams.douyinLimiter.stats.mode, 'shared', 'the Douyin ceiling is shared in Redis again')
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'ready, without a restart')
   t.match((await app.inject({ url: '/metrics' })).body, /^bff_redis_up 1$/m, '/metrics says Redis is up')
 

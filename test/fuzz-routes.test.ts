@@ -5,7 +5,7 @@ import { stackApp, startSandboxes, type Sandboxes } from './helpers/stack.js'
 import type { Tap } from './helpers/redis.js'
 import { PLATFORMS } from '../src/schemas/metrics.js'
 import { beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 import { DAILY_DATA_PATH, STABLE_TOKEN_PATH, TOKEN_PATH } from '../src/sandbox/douyin/server.js'
 
 /**

@@ -5,7 +5,7 @@ import { testRedis } from './helpers/redis.js'
 import { stackApp, startSandboxes } from './helpers/stack.js'
 import { loadConfig } from '../src/config.js'
 import { beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 const DASH_KEY = 'dash-0123456789abcdef'
 const SVC_KEY = 'svc-fedcba9876543210'

@@ -11,7 +11,7 @@ import { startSandboxes } from './helpers/stack.js'
 import {
   DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday
 } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 const DASH_KEY = 'dash-0123456789abcdef'
 const WRONG_KEY = 'wrong-key-0123456789'

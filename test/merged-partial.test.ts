@@ -7,7 +7,7 @@ import {
   DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS,
   beijingToday, publishTime, type DouyinVideo
 } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 const ANALYTICS_PATH = '/analytics'
 

@@ -1,9 +1,10 @@
 import { test } from 'tap'
 import fc from 'fast-check'
 import { emptyMetrics, type Work } from '../src/schemas/metrics.js'
-import type { WorkAnalyticsBody } from '../src/upstream/aitoearn/bodies.js'
+import type { WorkAnalyticsBody } from '../src/schemas/aitoearn.js'
 import { MONEY, mergeView, snapshotDate } from '../src/merge/series.js'
-import { matchesWeak, worst } from '../src/merge/view.js'
+import { worst } from '../src/merge/view.js'
+import { matchesEtag as matchesWeak } from '../src/cache/http.js'
 import { viewDates } from '../src/routes/merged.js'
 import { HttpProblem } from '../src/errors.js'
 

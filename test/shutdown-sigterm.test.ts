@@ -5,7 +5,7 @@ import { sandboxEnv, startSandboxes, type Sandboxes } from './helpers/stack.js'
 import type { Tap } from './helpers/redis.js'
 import { DAILY_DATA_PATH } from '../src/sandbox/douyin/server.js'
 import { beijingToday } from '../src/sandbox/seed.js'
-import { addDays } from '../src/upstream/douyin/dates.js'
+import { addDays } from '../src/schemas/dates.js'
 
 const WORKS_PATH = '/api/v2/channels/works/tiktok'
 

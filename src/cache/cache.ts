@@ -27,7 +27,8 @@ export interface FetchContext {
   revalidate: boolean
 }
 
-export type Fetch = (ctx: FetchContext) => Promise<unknown>
+/** Makes the bytes of an answer on a miss (the read service's fill: upstream call, mapping, check). */
+export type Fetch = (ctx: FetchContext) => Promise<Buffer>
 
 /**
  * How an answer was made: `hit` fresh from a tier; `stale` answered at once while a refresh runs;
@@ -36,6 +37,9 @@ export type Fetch = (ctx: FetchContext) => Promise<unknown>
  * failed and a stale entry was served.
  */
 export type CacheStatus = 'hit' | 'stale' | 'miss' | 'coalesced' | 'revalidated' | 'stale-if-error'
+
+/** How far each status is from a plain hit: an answer made of several entries reports its worst. */
+export const STATUS_RANK: Readonly<Record<CacheStatus, number>> = { hit: 0, stale: 1, coalesced: 2, miss: 3, revalidated: 4, 'stale-if-error': 5 }
 
 export interface CacheResult {
   entry: Entry
@@ -72,11 +76,31 @@ export interface CacheStats {
 export const SCHEMA_VERSION = 1
 
 /**
- * The read-through cache every route uses: an in-process tier in front of an optional Redis tier,
+ * The key of one answer: the policy (route) name, the schema version, a fingerprint of the
+ * upstream credential, and the sorted parameters (undefined ones left out). Readable, so the
+ * in-process tier needs no hashing. Only read services build keys.
+ */
+export function cacheKey (policy: CachePolicy, credential: string, params: Record<string, string | number | boolean | undefined>): string {
+  let out = `${policy.name}|v${SCHEMA_VERSION}|${credential}|`
+  for (const name of Object.keys(params).sort()) {
+    const value = params[name]
+    if (value !== undefined) out += `${name}=${encodeURIComponent(String(value))}&`
+  }
+  return out
+}
+
+/** What a read service needs of the cache: the synchronous hot path and the read-through. */
+export interface ReadThrough {
+  freshHit: (key: string) => CacheResult | undefined
+  cached: (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }) => Promise<CacheResult>
+}
+
+/**
+ * The read-through cache under every read service: an in-process tier in front of an optional Redis tier,
  * one upstream call per key at a time (in this instance and across instances), stale-while-
  * revalidate, stale-if-error, negative caching of "not found", and no JSON work on a hit.
  */
-export class Cache {
+export class Cache implements ReadThrough {
   readonly stats: CacheStats = { hit: 0, stale: 0, miss: 0, coalesced: 0, revalidated: 0, 'stale-if-error': 0, fetches: 0, refreshes: 0 }
   private readonly inflight = new Map<string, Promise<{ entry: Entry, fetched: boolean }>>()
   private readonly shared: RedisStore | null
@@ -95,30 +119,12 @@ export class Cache {
   get redisUp (): boolean { return this.shared === null || this.sharedUp }
 
   /**
-   * The key of one answer: route, sorted parameters (undefined ones left out), a fingerprint of the
-   * upstream credential and the schema version. Readable, so the in-process tier needs no hashing.
-   */
-  static key (policy: CachePolicy, credential: string, params: Record<string, string | number | boolean | undefined>): string {
-    let out = `${policy.name}|v${SCHEMA_VERSION}|${credential}|`
-    for (const name of Object.keys(params).sort()) {
-      const value = params[name]
-      if (value !== undefined) out += `${name}=${encodeURIComponent(String(value))}&`
-    }
-    return out
-  }
-
-  /** A short stable fingerprint of a credential: a hash, never the credential. */
-  static fingerprint (credential: string | undefined): string {
-    return createHash('sha256').update(credential ?? '').digest('hex').slice(0, 12)
-  }
-
-  /**
    * A fresh answer from the in-process tier, synchronously, or undefined: the hot path, with no
    * promise, no I/O and no JSON. Everything else goes through cached().
    */
   freshHit (key: string): CacheResult | undefined {
     const now = Date.now()
-    const entry = this.opts.memory.get(key, now)
+    const entry = this.opts.memory.get(key)
     if (entry === undefined || now >= entry.freshUntil || now >= (entry.localUntil ?? Infinity)) return undefined
     this.stats.hit++
     return { entry, status: 'hit' }
@@ -133,7 +139,7 @@ export class Cache {
    */
   async sharedHit (key: string): Promise<CacheResult | undefined> {
     const now = Date.now()
-    const entry = await this.fromShared(key, this.opts.memory.get(key, now), now)
+    const entry = await this.fromShared(key, this.opts.memory.get(key), now)
     if (entry === undefined || entry.status !== 200 || Date.now() >= entry.freshUntil) return undefined
     this.stats.hit++
     return { entry, status: 'hit' }
@@ -141,7 +147,7 @@ export class Cache {
 
   async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {
     const now = Date.now()
-    let entry = this.opts.memory.get(key, now)
+    let entry = this.opts.memory.get(key)
     if (this.shared !== null && (entry === undefined || now >= (entry.localUntil ?? Infinity))) entry = await this.fromShared(key, entry, now)
     if (entry !== undefined && opts.noCache !== true) {
       if (now < entry.freshUntil) {
@@ -236,8 +242,7 @@ export class Cache {
     let entry: Entry
     try {
       this.stats.fetches++
-      const body = Buffer.from(JSON.stringify(await fetch(ctx)))
-      entry = makeEntry(200, body, Date.now(), policy)
+      entry = makeEntry(200, await fetch(ctx), Date.now(), policy)
     } catch (err) {
       if (!(err instanceof HttpProblem && err.status === 404)) {
         if (lock) await this.shared!.unlock(lock.keys.lock, lock.token).catch(() => {})

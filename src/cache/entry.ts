@@ -19,10 +19,6 @@ export interface Entry {
   errorUntil: number
   /** This process only: until then its in-process copy is served without asking Redis. */
   localUntil?: number
-  /** Per-second memo of the headers that depend on the clock (see cache/http.ts). */
-  memo?: { second: number, age: string, cacheControl: string, hit: string, stale: string }
-  /** The front door's header lists (200, 304) for this entry, this second, one set of fixed headers. */
-  sent?: { fixed: unknown, second: number, ok: string[], notModified: string[] }
 }
 
 export function expiresAt (entry: Entry): number {

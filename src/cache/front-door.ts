@@ -4,6 +4,9 @@ import type { Cache } from './cache.js'
 import type { Entry } from './entry.js'
 import { hitHeaders, matchesEtag, wantsRevalidation } from './http.js'
 
+/** The header lists (200, 304) prepared for one entry, one second and one set of fixed headers. */
+interface Prepared { fixed: unknown, second: number, ok: string[], notModified: string[] }
+
 /** What a request URL, once validated by its route, maps to: its cache key and fixed headers. */
 interface Learned {
   key: string
@@ -49,6 +52,8 @@ const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'w
 export class FrontDoor {
   private readonly urls = new Map<string, Learned>()
   private readonly headerSets = new Map<string, Array<[string, string]>>()
+  /** Beside the entries (so they live and go with them), never on them. */
+  private readonly prepared = new WeakMap<Entry, Prepared>()
   private chars = 0
   private wiring: FrontDoorWiring | undefined
   /** Answers given here (the rest went to Fastify). */
@@ -127,15 +132,15 @@ export class FrontDoor {
   private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined): void {
     const now = Date.now()
     const second = Math.floor(now / 1000)
-    // Kept on the entry (so it lives and goes with it, within the cache's bound), per second and
-    // per set of fixed headers.
-    let sent = entry.sent
+    // Per entry, second and set of fixed headers.
+    let sent = this.prepared.get(entry)
     if (sent === undefined || sent.fixed !== learned.headers || sent.second !== second) {
       const memo = hitHeaders(entry, now)
       const notModified = ['x-request-id', '']
       for (const [name, value] of learned.headers) notModified.push(name, value)
       notModified.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl)
-      entry.sent = sent = { fixed: learned.headers, second, notModified, ok: [...notModified, 'content-length', String(entry.body.length)] }
+      sent = { fixed: learned.headers, second, notModified, ok: [...notModified, 'content-length', String(entry.body.length)] }
+      this.prepared.set(entry, sent)
     }
     // The one header that changes per request goes into the prepared list (writeHead reads it
     // synchronously and keeps no reference).

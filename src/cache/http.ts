@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { PROBLEM_CONTENT_TYPE } from '../plugins/problems.js'
-import type { Cache, CachePolicy, CacheResult, Fetch } from './cache.js'
+import { PROBLEM_CONTENT_TYPE } from '../errors.js'
+import type { CacheResult } from './cache.js'
 import type { Entry } from './entry.js'
 
 export const CACHE_NAME = 'metrics-bff'
@@ -9,23 +9,31 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000))
 const signedTtl = (ms: number) => Math.floor(ms / 1000)
 
+/** The clock-dependent header values of a fresh hit of one entry, for one second. */
+export interface HitHeaders { second: number, age: string, cacheControl: string, hit: string, stale: string }
+
+// Kept beside the entries, not on them: an entry is the cache's data; these live and go with it.
+const memos = new WeakMap<Entry, HitHeaders>()
+
 /**
  * The clock-dependent headers of a fresh hit, built at most once per second per entry: the hot
  * path then sets precomputed strings only.
  */
-export function hitHeaders (entry: Entry, now: number): NonNullable<Entry['memo']> {
+export function hitHeaders (entry: Entry, now: number): HitHeaders {
   const second = Math.floor(now / 1000)
-  if (entry.memo?.second === second) return entry.memo
+  const known = memos.get(entry)
+  if (known?.second === second) return known
   const ttl = signedTtl(entry.freshUntil - now)
   const swr = seconds(entry.staleUntil - entry.freshUntil)
-  entry.memo = {
+  const memo = {
     second,
     age: String(seconds(now - entry.storedAt)),
     cacheControl: `private, max-age=${Math.max(0, ttl)}, stale-while-revalidate=${swr}`,
     hit: `${CACHE_NAME}; hit; ttl=${ttl}`,
     stale: `${CACHE_NAME}; hit; ttl=${ttl}; detail=stale-while-revalidate`
   }
-  return entry.memo
+  memos.set(entry, memo)
+  return memo
 }
 
 function cacheStatus (result: CacheResult, ttl: number): string {
@@ -38,11 +46,19 @@ function cacheStatus (result: CacheResult, ttl: number): string {
   }
 }
 
-/** True when If-None-Match names this entry's validator (a list, weak forms and * included). */
+/**
+ * True when If-None-Match names this validator: `*`, or any tag of the list compared weakly (the
+ * `W/` prefix ignored on both sides), as RFC 9110 has it for If-None-Match.
+ */
 export function matchesEtag (header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
-  if (header === etag || header.trim() === '*') return true
-  return header.split(',').some(tag => tag.trim().replace(/^W\//, '') === etag)
+  if (header === etag) return true
+  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag
+  for (const tag of header.split(',')) {
+    const t = tag.trim()
+    if (t === '*' || t === opaque || (t.startsWith('W/') && t.slice(2) === opaque)) return true
+  }
+  return false
 }
 
 /**
@@ -80,31 +96,4 @@ export function sendCached (req: FastifyRequest, reply: FastifyReply, result: Ca
 /** True when the caller asks to revalidate (`Cache-Control: no-cache` or `max-age=0`). */
 export function wantsRevalidation (header: string | undefined): boolean {
   return header !== undefined && /(?:^|,)\s*(?:no-cache|max-age=0)\s*(?:,|$)/i.test(header)
-}
-
-/**
- * The whole cached route (`keyFixedUntil`: when the key of this URL changes, for keys with a date
- * in them): a fresh in-process hit is answered synchronously (undefined is
- * returned: nothing to await); anything else reads through the cache (one upstream call per key)
- * and resolves once answered. `fetch` builds the response body object on a miss.
- */
-export function replyCached (
-  req: FastifyRequest,
-  reply: FastifyReply,
-  cache: Cache,
-  cached: { key: string, policy: CachePolicy, deadlineMs: number, headers: Record<string, string>, keyFixedUntil?: number },
-  fetch: Fetch
-): Promise<void> | undefined {
-  // This URL passed validation and maps to this key: the front door may answer its next hits.
-  req.server.frontDoor?.learn(req, reply, cached.key, cached.headers, cached.keyFixedUntil ?? Infinity)
-  const noCache = wantsRevalidation(req.headers['cache-control'])
-  if (!noCache) {
-    const hit = cache.freshHit(cached.key)
-    if (hit !== undefined) {
-      sendCached(req, reply, hit, cached.headers)
-      return undefined
-    }
-  }
-  return cache.cached(cached.key, cached.policy, fetch, { deadline: Date.now() + cached.deadlineMs, noCache })
-    .then(result => { sendCached(req, reply, result, cached.headers) })
 }

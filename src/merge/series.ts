@@ -7,8 +7,8 @@
  * - totals and work.metrics: engagement = AiToEarn's latest values, money = the sum over the days.
  */
 import { ENGAGEMENT_FIELDS, MONEY_FIELDS, emptyMetrics, type Metrics, type Platform, type SeriesPoint, type Work } from '../schemas/metrics.js'
-import type { WorkAnalyticsBody } from '../upstream/aitoearn/bodies.js'
-import { beijingDate } from '../upstream/douyin/dates.js'
+import type { WorkAnalyticsBody } from '../schemas/aitoearn.js'
+import { beijingDate } from '../schemas/dates.js'
 
 export const ENGAGEMENT = Object.keys(ENGAGEMENT_FIELDS) as Array<keyof typeof ENGAGEMENT_FIELDS>
 export const MONEY = Object.keys(MONEY_FIELDS) as Array<keyof typeof MONEY_FIELDS>

@@ -1,19 +1,120 @@
 /**
- * The merged view of one work: runs both sources concurrently within the view's deadline, merges
- * what answered, and answers with its own validator and cache headers. A view made of the same
- * cache entries as an earlier one is sent from precomputed bytes (no merging, no JSON work).
+ * The merged view of one work: asks both sources through their read services (so they share the
+ * cache entries of their own routes) concurrently within the view's deadline, merges what
+ * answered, and answers with its own validator and cache headers. A view made of the same cache
+ * entries as an earlier one is sent from precomputed bytes (no merging, no JSON work). A source
+ * never throws: it reports `ok`, `error` (with its problem) or `skipped` (with a reason).
  */
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { CacheStatus } from '../cache/cache.js'
-import { CACHE_NAME, JSON_CONTENT_TYPE } from '../cache/http.js'
-import { HttpProblem } from '../errors.js'
-import type { Work } from '../schemas/metrics.js'
-import type { WorkAnalyticsBody } from '../upstream/aitoearn/bodies.js'
-import { ByteLru as Lru } from '../cache/lru.js'
+import { STATUS_RANK, type CacheResult, type CacheStatus } from '../cache/cache.js'
+import type { Entry } from '../cache/entry.js'
+import { CACHE_NAME, JSON_CONTENT_TYPE, matchesEtag } from '../cache/http.js'
+import { byteLru } from '../cache/memory-store.js'
+import { HttpProblem, asProblem } from '../errors.js'
+import type { AitoearnReads } from '../reads/aitoearn.js'
+import { NOT_A_VIDEO, isVideoId, type DouyinReads } from '../reads/douyin.js'
+import type { ReadContext } from '../reads/read.js'
+import type { WorkAnalyticsBody } from '../schemas/aitoearn.js'
+import type { Platform, Work } from '../schemas/metrics.js'
 import type { MergedSource, MergedSourceName } from './schema.js'
 import { mergeView } from './series.js'
-import { Tally, runAitoearn, runDouyin, type Outcome, type SourceDeps, type ViewRequest } from './sources.js'
+
+/** What a source's cache entries were: the worst status, the oldest fetch, the first expiry and their validators. */
+export class Tally {
+  worst: CacheStatus | undefined
+  oldest = Infinity
+  freshUntil = Infinity
+  readonly inputs: string[] = []
+
+  add (key: string, result: CacheResult): Entry {
+    const { entry, status } = result
+    if (this.worst === undefined || STATUS_RANK[status] > STATUS_RANK[this.worst]) this.worst = status
+    this.oldest = Math.min(this.oldest, entry.storedAt)
+    this.freshUntil = Math.min(this.freshUntil, entry.freshUntil)
+    this.inputs.push(`${key}=${entry.etag}@${entry.storedAt}`)
+    return entry
+  }
+}
+
+export interface Outcome<T> {
+  name: MergedSourceName
+  status: 'ok' | 'error' | 'skipped'
+  data?: T
+  error?: HttpProblem
+  reason?: string
+  tally: Tally
+}
+
+export interface SourceDeps {
+  aitoearn: AitoearnReads
+  douyin: DouyinReads
+  /** Told about an error that is no problem of ours (a bug), to log it. */
+  unexpected: (err: unknown) => void
+}
+
+export interface ViewRequest {
+  platform: Platform
+  workId: string
+  accountId: string
+  dates: string[]
+  douyinId?: string | undefined
+  publishedAt?: string | undefined
+  /** Beijing date of the request. */
+  today: string
+}
+
+function failed<T> (deps: SourceDeps, name: MergedSourceName, err: unknown, tally: Tally): Outcome<T> {
+  return { name, status: 'error', error: asProblem(err, deps.unexpected), tally }
+}
+
+/** AiToEarn work analytics, through the analytics route's cache entries. */
+export async function runAitoearn (deps: SourceDeps, ctx: ReadContext, v: ViewRequest): Promise<Outcome<WorkAnalyticsBody>> {
+  const tally = new Tally()
+  try {
+    const { result, data } = await deps.aitoearn.analyticsOverDays(v, ctx)
+    tally.add('a', result)
+    return { name: 'aitoearn', status: 'ok', data, tally }
+  } catch (err) {
+    return failed(deps, 'aitoearn', err, tally)
+  }
+}
+
+/**
+ * Douyin taskbox rows of one video per billing date. The publication time is the caller's hint,
+ * or else AiToEarn's (then Douyin waits for AiToEarn). `stopped()` turns true at the view's deadline.
+ */
+export async function runDouyin (
+  deps: SourceDeps,
+  ctx: ReadContext,
+  v: ViewRequest,
+  aitoearn: Promise<Outcome<WorkAnalyticsBody>> | undefined,
+  stopped: () => boolean
+): Promise<Outcome<Map<string, Work>>> {
+  const tally = new Tally()
+  try {
+    if (v.platform !== 'douyin') return { name: 'douyin_taskbox', status: 'skipped', reason: 'Douyin taskbox data exists for douyin videos only', tally }
+    if (!isVideoId(v.workId)) return { name: 'douyin_taskbox', status: 'skipped', reason: NOT_A_VIDEO, tally }
+    let publishedAt = v.publishedAt
+    if (publishedAt === undefined) {
+      const a = aitoearn ? await aitoearn : undefined
+      publishedAt = a?.data?.work.publishedAt
+      if (publishedAt === undefined) {
+        const why = a?.error ? `AiToEarn failed (${a.error.code})` : 'AiToEarn did not say when the video was published'
+        throw new HttpProblem('VALIDATION_FAILED', {
+          detail: `The Douyin source needs the video's publication time and ${why}: pass publishedAt`,
+          errors: [{ in: 'querystring', field: 'publishedAt', message: 'is required when AiToEarn cannot tell when the video was published' }]
+        })
+      }
+    }
+    const days = await deps.douyin.videoDays({ workId: v.workId, publishedAt, dates: v.dates, douyinId: v.douyinId, today: v.today }, ctx, stopped)
+    if (days.status === 'skipped') return { name: 'douyin_taskbox', status: 'skipped', reason: days.reason, tally }
+    for (const [label, result] of days.entries) tally.add(label, result)
+    return { name: 'douyin_taskbox', status: 'ok', data: days.rows, tally }
+  } catch (err) {
+    return failed(deps, 'douyin_taskbox', err, tally)
+  }
+}
 
 /** The view's Cache-Status, from the worst status of the entries it was made of. */
 const VIEW_CACHE_STATUS: Record<CacheStatus, string> = {
@@ -25,7 +126,6 @@ const VIEW_CACHE_STATUS: Record<CacheStatus, string> = {
   'stale-if-error': `${CACHE_NAME}; fwd=stale; detail=stale-if-error`
 }
 const INCOMPLETE_CACHE_STATUS = `${CACHE_NAME}; fwd=miss; detail=incomplete`
-const RANK: Record<CacheStatus, number> = { hit: 0, stale: 1, coalesced: 2, miss: 3, revalidated: 4, 'stale-if-error': 5 }
 const UPSTREAM_OF: Record<MergedSourceName, string> = { aitoearn: 'aitoearn', douyin_taskbox: 'douyin' }
 
 /** The bytes of a view up to its `sources`, its validator, and its ends per combination of cache statuses. */
@@ -35,14 +135,6 @@ interface Precomputed {
   tails: Map<string, Buffer>
 }
 
-/** True when If-None-Match names this validator (weak comparison, as RFC 9110 has it for If-None-Match). */
-export function matchesWeak (header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false
-  if (header.trim() === '*') return true
-  const opaque = etag.replace(/^W\//, '')
-  return header.split(',').some(tag => tag.trim().replace(/^W\//, '') === opaque)
-}
-
 function sha1 (...parts: Array<string | Buffer>): string {
   const h = createHash('sha1')
   for (const p of parts) h.update(p)
@@ -50,12 +142,12 @@ function sha1 (...parts: Array<string | Buffer>): string {
 }
 
 export class MergedViews {
-  private readonly views = new Lru<Precomputed>(16 * 1024 * 1024, v => v.core.length + 1024)
+  private readonly views = byteLru<Precomputed>(16 * 1024 * 1024, v => v.core.length + 1024)
 
   constructor (private readonly deps: SourceDeps, private readonly deadlineMs: number) {}
 
-  async reply (req: FastifyRequest, reply: FastifyReply, v: ViewRequest): Promise<FastifyReply> {
-    const [a, d] = await this.run(req, v)
+  async reply (req: FastifyRequest, reply: FastifyReply, v: ViewRequest, ctx: ReadContext): Promise<FastifyReply> {
+    const [a, d] = await this.run(ctx, v)
     const outcomes = [a, d]
     const tried = outcomes.filter(o => o.status !== 'skipped')
     if (tried.every(o => o.status === 'error')) throw worst(tried.map(o => o.error!))
@@ -91,7 +183,7 @@ export class MergedViews {
     let worstStatus: CacheStatus = 'hit'
     let freshUntil = Infinity
     for (const o of outcomes) {
-      if (o.tally.worst !== undefined && RANK[o.tally.worst] > RANK[worstStatus]) worstStatus = o.tally.worst
+      if (o.tally.worst !== undefined && STATUS_RANK[o.tally.worst] > STATUS_RANK[worstStatus]) worstStatus = o.tally.worst
       freshUntil = Math.min(freshUntil, o.tally.freshUntil)
     }
     const maxAge = worstStatus === 'stale' || worstStatus === 'stale-if-error' || freshUntil === Infinity ? 0 : Math.max(0, Math.floor((freshUntil - Date.now()) / 1000))
@@ -102,7 +194,7 @@ export class MergedViews {
       'cache-status': complete ? VIEW_CACHE_STATUS[worstStatus] : INCOMPLETE_CACHE_STATUS,
       'cache-control': complete ? `private, max-age=${maxAge}` : 'no-store'
     })
-    if (matchesWeak(req.headers['if-none-match'], pre.etag)) return reply.code(304).send()
+    if (matchesEtag(req.headers['if-none-match'], pre.etag)) return reply.code(304).send()
     return reply.send(Buffer.concat([pre.core, tail]))
   }
 
@@ -111,7 +203,7 @@ export class MergedViews {
    * caller gave none), each bounded by the view's deadline. A source past the deadline is reported
    * as UPSTREAM_TIMEOUT; its cache fill goes on in the background (within the fill's own deadline).
    */
-  private async run (req: FastifyRequest, v: ViewRequest): Promise<[Outcome<WorkAnalyticsBody>, Outcome<Map<string, Work>>]> {
+  private async run (ctx: ReadContext, v: ViewRequest): Promise<[Outcome<WorkAnalyticsBody>, Outcome<Map<string, Work>>]> {
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>(resolve => {
@@ -122,8 +214,8 @@ export class MergedViews {
     })
     const within = <T>(name: MergedSourceName, p: Promise<Outcome<T>>): Promise<Outcome<T>> => Promise.race([p, deadline.then(() => this.timeout<T>(name))])
     try {
-      const a = runAitoearn(this.deps, req, v)
-      const d = runDouyin(this.deps, req, v, a, () => timedOut)
+      const a = runAitoearn(this.deps, ctx, v)
+      const d = runDouyin(this.deps, ctx, v, a, () => timedOut)
       return await Promise.all([within('aitoearn', a), within('douyin_taskbox', d)])
     } finally {
       clearTimeout(timer)

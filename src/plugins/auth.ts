@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey, Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
 import { sendProblem } from './problems.js'
+import { METRICS_PATH, byLabel, countsOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,17 +13,6 @@ declare module 'fastify' {
     caller: string | undefined
   }
 }
-
-/** Counts of refused requests, by reason (read by the metrics plugin). */
-export interface AuthStats { missing: number, invalid: number }
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    authStats: AuthStats
-  }
-}
-
-export const METRICS_PATH = '/metrics'
 
 /** A path matcher from patterns: exact paths, or prefixes for patterns ending in `*`. */
 export function pathMatcher (patterns: string[]): (path: string) => boolean {
@@ -74,8 +64,8 @@ export function authenticator (keys: ApiKey[]): ((req: { headers: IncomingHttpHe
  * the config unless BFF_AUTH=none, warned about once here otherwise.
  */
 async function auth (app: FastifyInstance, { config }: { config: Config }) {
-  const stats: AuthStats = { missing: 0, invalid: 0 }
-  app.decorate('authStats', stats)
+  const stats = { missing: 0, invalid: 0 }
+  countsOf(app.metricsRegistry, 'bff_auth_refused_total', 'Requests refused 401, by reason', ['reason'], () => byLabel('reason', stats))
   app.decorateRequest('caller', undefined)
   const { keys, openPaths, metricsRequireKey } = config.auth
   if (keys.length === 0) {
@@ -106,4 +96,4 @@ async function auth (app: FastifyInstance, { config }: { config: Config }) {
   })
 }
 
-export default fp(auth, { name: 'auth', dependencies: ['problems'] })
+export default fp(auth, { name: 'auth', dependencies: ['problems', 'metrics'] })

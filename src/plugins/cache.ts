@@ -1,28 +1,34 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { Cache, type CachePolicy } from '../cache/cache.js'
+import { Cache, STATUS_RANK, type CacheStatus } from '../cache/cache.js'
 import { MemoryStore } from '../cache/memory-store.js'
-import { cachePolicies, type PolicyName } from '../cache/policies.js'
+import { countsOf, gaugeOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     cache: Cache
-    cachePolicies: Record<PolicyName, CachePolicy>
   }
 }
 
 /** The read-through cache, on Redis when configured, in-process otherwise (and while Redis is down). */
 async function cachePlugin (app: FastifyInstance, { config }: { config: Config }) {
-  app.decorate('cache', new Cache({
+  const cache = new Cache({
     memory: new MemoryStore(config.cache.localMaxBytes),
     redis: app.redis,
     log: app.log,
     localTtlMs: config.cache.localTtlMs,
     lockMs: 5000,
     backgroundMs: config.requestDeadlineMs
-  }))
-  app.decorate('cachePolicies', cachePolicies(config))
+  })
+  app.decorate('cache', cache)
+  const r = app.metricsRegistry
+  const statuses = Object.keys(STATUS_RANK) as CacheStatus[]
+  countsOf(r, 'bff_cache_requests_total', 'Cache reads, by how they were answered', ['result'], () => statuses.map(s => [{ result: s }, cache.stats[s]]))
+  countsOf(r, 'bff_cache_fetches_total', 'Fills of the cache (each one upstream call or page walk)', [], () => cache.stats.fetches)
+  countsOf(r, 'bff_cache_refreshes_total', 'Background refreshes started (stale-while-revalidate)', [], () => cache.stats.refreshes)
+  gaugeOf(r, 'bff_cache_local_bytes', 'Bytes held by the in-process cache tier (bounded by CACHE_LOCAL_MAX_MB)', () => cache.local.bytes)
+  gaugeOf(r, 'bff_cache_local_entries', 'Entries held by the in-process cache tier', () => cache.local.entries)
 }
 
-export default fp(cachePlugin, { name: 'cache', dependencies: ['redis'] })
+export default fp(cachePlugin, { name: 'cache', dependencies: ['redis', 'metrics'] })

@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import { FrontDoor, frontDoorOf } from '../cache/front-door.js'
 import { authenticator } from './auth.js'
 import { genReqId } from './request-id.js'
+import { countsOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +21,7 @@ declare module 'fastify' {
  */
 async function frontDoorPlugin (app: FastifyInstance, { config }: { config: Config }) {
   const door = frontDoorOf(app.server)
+  countsOf(app.metricsRegistry, 'bff_cache_front_door_answers_total', 'Cache hits answered by the front door, before routing (also counted in bff_cache_requests_total)', [], () => (door !== undefined && app.frontDoor !== null ? door.served : 0))
   if (door === undefined || config.rateLimit.max > 0) {
     if (door !== undefined) app.log.info('cache front door off: RATE_LIMIT_MAX counts every request on the full path')
     app.decorate('frontDoor', null)

@@ -1,9 +1,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { newRegistry, type Registry } from '../metrics/registry.js'
 import { RequestMetrics } from '../metrics/requests.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** This app's Prometheus registry: each plugin registers its own metrics in it. */
+    metricsRegistry: Registry
     requestMetrics: RequestMetrics
   }
 }
@@ -12,12 +15,15 @@ declare module 'fastify' {
 export const UNMATCHED = '(unmatched)'
 
 /**
- * Counts every answered request by route pattern, method and status, with its latency
- * (`reply.elapsedTime`) and the caller's key name: one callback onResponse hook, after the answer
- * is sent, doing a few map lookups and additions.
+ * The metrics registry (with prom-client's process and Node.js metrics), registered before the
+ * plugins that add theirs, and the request metrics: one callback onResponse hook, after the
+ * answer is sent, counting the request by route pattern, method and status with its latency
+ * (`reply.elapsedTime`) and the caller's key name.
  */
 async function metrics (app: FastifyInstance) {
-  const requests = new RequestMetrics()
+  const registry = newRegistry()
+  const requests = new RequestMetrics(registry)
+  app.decorate('metricsRegistry', registry)
   app.decorate('requestMetrics', requests)
   app.addHook('onResponse', (req, reply, done) => {
     requests.observe(req.routeOptions.url ?? UNMATCHED, req.method, reply.statusCode, reply.elapsedTime, req.caller)
@@ -25,4 +31,4 @@ async function metrics (app: FastifyInstance) {
   })
 }
 
-export default fp(metrics, { name: 'metrics', dependencies: ['auth'] })
+export default fp(metrics, { name: 'metrics' })

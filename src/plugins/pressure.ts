@@ -4,15 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
-
-/** Requests shed under pressure, by reason (read by the metrics plugin). */
-export type ShedStats = Record<string, number>
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    shedStats: ShedStats
-  }
-}
+import { eventCounter } from '../metrics/registry.js'
 
 /** Seconds a shed caller is asked to wait. */
 export const PRESSURE_RETRY_AFTER_S = 5
@@ -26,8 +18,7 @@ const NEVER_SHED = new Set(['/healthz', '/metrics'])
  * before any work. Its check is a synchronous comparison against values sampled once a second.
  */
 async function pressure (app: FastifyInstance, { config }: { config: Config }) {
-  const stats: ShedStats = {}
-  app.decorate('shedStats', stats)
+  const shed = eventCounter(app.metricsRegistry, 'bff_load_shed_total', 'Requests refused 503 before any work, by reason', ['reason'])
   const { maxEventLoopDelayMs, maxHeapUsedBytes } = config.pressure
   const heapLimit = maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.9)
   await app.register(underPressure, {
@@ -37,7 +28,7 @@ async function pressure (app: FastifyInstance, { config }: { config: Config }) {
     exposeStatusRoute: false,
     pressureHandler: (req: FastifyRequest, _reply: unknown, type: string, value: number | undefined) => {
       if (NEVER_SHED.has(req.url.split('?', 1)[0]!)) return undefined
-      stats[type] = (stats[type] ?? 0) + 1
+      shed.inc({ reason: type })
       req.log.warn({ type, value }, 'under pressure: request shed')
       return Promise.reject(new HttpProblem('SERVICE_UNAVAILABLE', {
         detail: `The service is overloaded (${type}); try again shortly`,
@@ -47,4 +38,4 @@ async function pressure (app: FastifyInstance, { config }: { config: Config }) {
   })
 }
 
-export default fp(pressure, { name: 'pressure', dependencies: ['problems'] })
+export default fp(pressure, { name: 'pressure', dependencies: ['problems', 'metrics'] })

@@ -3,13 +3,15 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
-
-/** Refusals by budget (read by the metrics plugin). */
-export interface RateLimitStats { caller: number, douyinUncached: number }
+import { byLabel, countsOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    rateLimitStats: RateLimitStats
+    /**
+     * Charges a request's caller for one uncached Douyin query (throws 429 when spent), or null
+     * when that budget is off. Each request's read context carries it as its `charge()`.
+     */
+    douyinUncachedBudget: ((req: FastifyRequest) => Promise<void>) | null
   }
 }
 
@@ -26,16 +28,17 @@ export function callerKey (req: FastifyRequest): string {
  * together; a Redis failure lets the request through rather than failing it):
  * - every /v1 request counts against RATE_LIMIT_MAX per window, with RateLimit-* headers and a
  *   429 RATE_LIMITED problem (Retry-After) when spent;
- * - a stricter budget, RATE_LIMIT_DOUYIN_UNCACHED_MAX per window, counts only Douyin queries that
- *   missed the cache: the Douyin client asks this plugin before each one (`admitUncached`), so a
- *   cache hit costs nothing here, and a caller who keeps asking for uncached data cannot spend
- *   everyone's 10 Douyin requests a second. Background refreshes are not charged.
+ * - a stricter budget, RATE_LIMIT_DOUYIN_UNCACHED_MAX per window, counts only Douyin pages that
+ *   missed the cache: the Douyin read charges it (the request's `charge()`) before each upstream
+ *   page it fetches for the request, so a cache hit costs nothing here, and a caller who keeps
+ *   asking for uncached data cannot spend everyone's 10 Douyin requests a second. Background
+ *   refreshes are not charged.
  * Must be registered before the routes it limits (it attaches per-route hooks as they are added).
  */
 async function rateLimitPlugin (app: FastifyInstance, { config }: { config: Config }) {
   const { max, windowMs, douyinUncachedMax } = config.rateLimit
-  const stats: RateLimitStats = { caller: 0, douyinUncached: 0 }
-  app.decorate('rateLimitStats', stats)
+  const stats = { caller: 0, douyinUncached: 0 }
+  countsOf(app.metricsRegistry, 'bff_rate_limited_total', 'Requests refused 429, by budget', ['budget'], () => byLabel('budget', stats))
 
   // Before the plugin's own onRoute hook: routes outside /v1 opt out, so they get no hook at all.
   app.addHook('onRoute', route => {
@@ -60,28 +63,17 @@ async function rateLimitPlugin (app: FastifyInstance, { config }: { config: Conf
     }
   })
 
-  if (douyinUncachedMax <= 0) return
+  if (douyinUncachedMax <= 0) {
+    app.decorate('douyinUncachedBudget', null)
+    return
+  }
   const check = app.createRateLimit({
     max: douyinUncachedMax,
     timeWindow: windowMs,
     skipOnError: true,
     keyGenerator: req => `douyin-uncached:${callerKey(req)}`
   })
-  // The Douyin client knows a request by its id only: the /v1 requests in flight, by id.
-  const inflight = new Map<string, FastifyRequest>()
-  app.addHook('onRoute', route => {
-    if (!route.url.startsWith(LIMITED_PREFIX)) return
-    route.onRequest = [...asArray(route.onRequest), (req, _reply, done) => { inflight.set(req.id, req); done() }]
-    const forget = (req: FastifyRequest, _reply: unknown, done: () => void) => {
-      if (inflight.get(req.id) === req) inflight.delete(req.id)
-      done()
-    }
-    route.onResponse = [...asArray(route.onResponse), forget]
-    route.onRequestAbort = [...asArray(route.onRequestAbort), (req, done) => forget(req, undefined, done)]
-  })
-  app.douyin.admitUncached = async ctx => {
-    const req = inflight.get(ctx.requestId)
-    if (req === undefined) return // a background refresh, or a request already answered
+  app.decorate('douyinUncachedBudget', async (req: FastifyRequest) => {
     const result = await check(req)
     if (!result.isAllowed && result.isExceeded) {
       stats.douyinUncached++
@@ -90,11 +82,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config }: { config: Conf
         retryAfter: result.ttlInSeconds
       })
     }
-  }
+  })
 }
 
-function asArray<T> (hooks: T | T[] | undefined): T[] {
-  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]
-}
-
-export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis', 'douyin'] })
+export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis', 'auth', 'metrics'] })

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
+import { gaugeOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +34,7 @@ export function createRedis ({ url, keyPrefix }: RedisOptions): Redis {
 }
 
 async function redisPlugin (app: FastifyInstance, opts: { redis?: RedisOptions }) {
+  gaugeOf(app.metricsRegistry, 'bff_redis_configured', '1 when REDIS_URL is set', () => (opts.redis ? 1 : 0))
   if (!opts.redis) {
     app.log.info('REDIS_URL is not set: cache and Douyin limiter run in-process (one instance only)')
     app.decorate('redis', null)
@@ -51,7 +53,8 @@ async function redisPlugin (app: FastifyInstance, opts: { redis?: RedisOptions }
   // Start with Redis when it answers within the connect timeout; otherwise start anyway, in-process.
   await redis.connect().catch(() => { /* reported by the error event; reconnects by itself */ })
   app.decorate('redis', redis)
+  gaugeOf(app.metricsRegistry, 'bff_redis_up', '1 while the Redis connection is ready', () => (redis.status === 'ready' ? 1 : 0))
   app.addHook('onClose', async () => { redis.disconnect() })
 }
 
-export default fp(redisPlugin, { name: 'redis' })
+export default fp(redisPlugin, { name: 'redis', dependencies: ['metrics'] })

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
 import { sendProblem } from './problems.js'
+import { eventCounter, gaugeOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,11 +29,14 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
   const inflight = new Map<FastifyRequest, FastifyReply>()
   const state = { inflight: () => inflight.size, refused: 0, expired: 0, closing: () => closing }
   app.decorate('drain', state)
+  gaugeOf(app.metricsRegistry, 'bff_http_requests_in_flight', 'Requests being served now', () => inflight.size)
+  const shed = eventCounter(app.metricsRegistry, 'bff_load_shed_total', 'Requests refused 503 before any work, by reason', ['reason'])
   const refusal = (detail: string) => new HttpProblem('SERVICE_UNAVAILABLE', { detail, retryAfter: SHUTDOWN_RETRY_AFTER_S })
 
   app.addHook('onRequest', (req, reply, done) => {
     if (closing) {
       state.refused++
+      shed.inc({ reason: 'shutting_down' })
       reply.header('connection', 'close')
       sendProblem(reply, refusal('The service is shutting down; retry (another instance will answer)'))
       return
@@ -68,6 +72,7 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
     app.log.warn({ unfinished: left.length }, 'shutdown grace period over: answering the rest 503')
     for (const reply of left) {
       state.expired++
+      shed.inc({ reason: 'shutdown_grace_over' })
       reply.header('connection', 'close')
       sendProblem(reply, refusal('The service shut down before this request finished; retry'))
     }
@@ -76,4 +81,4 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
   }
 }
 
-export default fp(shutdown, { name: 'shutdown', dependencies: ['problems'] })
+export default fp(shutdown, { name: 'shutdown', dependencies: ['problems', 'metrics'] })

@@ -1,15 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { MetricsSchema, PageSchema, WorkSchema } from '../schemas/metrics.js'
+import { DailyBodySchema } from '../schemas/douyin.js'
 import { problemResponses } from '../schemas/responses.js'
 import { LIMITS } from '../upstream/douyin/params.js'
-import type { CallContext } from '../upstream/douyin/client.js'
-import { addDays, beijingDate, beijingStart } from '../upstream/douyin/dates.js'
-import { Cache } from '../cache/cache.js'
-import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
-import { douyinPolicy } from '../cache/policies.js'
-import { cachedDouyinQuery, readUnit } from '../cache/douyin-query.js'
+import { JSON_CONTENT_TYPE } from '../cache/http.js'
 import { DATE_PATTERN as DATE } from '../schemas/patterns.js'
+import { replyRead } from './reply.js'
 
 const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
 
@@ -45,17 +41,6 @@ const Query = Type.Object({
   all: Type.Optional(Type.Boolean({ description: 'true: every page, walked until a short page (Douyin gives no total and no has-more flag)' }))
 }, { additionalProperties: false })
 
-const Daily = Type.Object({
-  items: Type.Array(Type.Ref(WorkSchema), {
-    description: 'One record per video and day (`source: "douyin_taskbox"`, `date` = the Beijing day, `task`, `author`), de-duplicated by (video id, date). `workId` and `task.id` are exact decimal strings (Douyin ids exceed 2^53).'
-  }),
-  page: Type.Ref(PageSchema),
-  totals: Type.Ref(MetricsSchema),
-  currency: Type.Literal('CNY', { description: 'Every money field is in fen (1/100 CNY), integer' })
-}, {
-  description: '`totals` sums the items of this answer (this page, or everything with all=true); a metric no item reports stays null.'
-})
-
 const DESCRIPTION = [
   "Douyin's taskbox daily video data (money and conversion per video and day) in the one metrics shape.",
   '',
@@ -70,53 +55,25 @@ const DESCRIPTION = [
 
 /** GET /v1/douyin/task-videos/daily */
 const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
-  const { douyin } = app
+  const reads = app.reads.douyin
   const headers = { 'content-type': JSON_CONTENT_TYPE }
-  if (app.douyin.sandbox) {
-    // Encapsulated here: only this plugin's routes, problems included.
-    app.addHook('onRequest', (_req, reply, done) => {
-      reply.header('x-bff-sandbox', '1')
-      done()
-    })
-  }
 
   app.get('/v1/douyin/task-videos/daily', {
+    config: { upstreams: ['douyin'] },
     schema: {
       tags: ['douyin'],
       summary: 'Daily money and conversion data of Douyin taskbox videos',
       description: DESCRIPTION,
       querystring: Query,
       response: {
-        200: Daily,
+        200: DailyBodySchema,
         ...problemResponses(
           'UPSTREAM_AUTH', 'UPSTREAM_CAPABILITY_MISSING', 'UPSTREAM_ERROR', 'UPSTREAM_BAD_RESPONSE',
           'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_QUOTA_EXHAUSTED', 'UPSTREAM_TIMEOUT'
         )
       }
     }
-  }, (req, reply) => {
-    const now = Date.now()
-    const today = beijingDate(now)
-    const params = req.query
-    // Two levels: the whole answer (a repeated request is a hit with no JSON work), and each upstream
-    // query (billing date x window x filters x page) on its own, shared by overlapping requests and
-    // by the merged view, so a new day costs one new call.
-    const dates = params.billingDate !== undefined || params.billingDateFrom === undefined
-      ? [params.billingDate ?? addDays(today, -1)]
-      : [params.billingDateFrom, params.billingDateTo ?? params.billingDateFrom]
-    const policy = douyinPolicy(app.cachePolicies, dates, today)
-    const key = Cache.key(policy, douyin.credentialFingerprint, { ...params, scope: 'answer', today })
-    const ctx = (deadline: number, background: boolean): CallContext => ({
-      requestId: req.id,
-      deadline,
-      ...(background ? { priority: 'background' as const } : {})
-    })
-    // The key holds today's Beijing date: it is this URL's key until the next Beijing midnight.
-    const keyFixedUntil = beijingStart(addDays(today, 1)) * 1000
-    return replyCached(req, reply, app.cache, { key, policy, deadlineMs: douyin.requestDeadlineMs, headers, keyFixedUntil }, f =>
-      douyin.dailyVideoData(params, ctx(f.deadline, f.background), async (q, plan, load) =>
-        readUnit((await cachedDouyinQuery(app, q, plan, load, ctx(f.deadline, f.background), today, f.revalidate)).entry)))
-  })
+  }, (req, reply) => replyRead(req, reply, reads.daily(req.query), headers))
 }
 
 export default douyinRoutes

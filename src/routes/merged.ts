@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
 import { wantsRevalidation } from '../cache/http.js'
-import { HttpProblem } from '../errors.js'
+import { invalid } from '../errors.js'
 import { problemResponses } from '../schemas/responses.js'
-import { addDays, beijingDate, daysBetween, isCalendarDate } from '../upstream/douyin/dates.js'
+import { addDays, beijingDate, daysBetween, isCalendarDate } from '../schemas/dates.js'
 import { DEFAULT_VIEW_DAYS, MAX_VIEW_DAYS, MergedParams, MergedQuery, MergedViewSchema } from '../merge/schema.js'
-import { DOUYIN_PAGE_SIZE, sourceMemos } from '../merge/sources.js'
 import { MergedViews } from '../merge/view.js'
+import { VIDEO_PAGE_SIZE } from '../reads/douyin.js'
 
 const DESCRIPTION = [
   'One work over a range of days with **both sources merged by date**: engagement from AiToEarn work analytics (every platform), money from the Douyin taskbox daily data (douyin videos). One call, one shape, and an honest account of what is missing.',
@@ -21,7 +21,7 @@ const DESCRIPTION = [
   '',
   '**Sources** (`sources` is always there, aitoearn first):',
   '- `aitoearn`: asked for every platform, through the same cache entry as `GET /v1/works/{platform}/{workId}/analytics?accountId=` (Pinterest, which reports per day, with `since=<since>T00:00:00Z&until=<until>T00:00:00Z`).',
-  `- \`douyin_taskbox\`: douyin only (other platforms: \`skipped\`). One query per billing date from the later of \`since\` and the publication day, through the same cache entries as \`GET /v1/douyin/task-videos/daily?billingDate=D&publishedFrom=P&publishedTo=P&pageSize=${DOUYIN_PAGE_SIZE}[&douyinId=]\` (P = the Beijing day of publication): a new day costs one new call, not thirty. Rows are matched by exact VideoId string; pages are walked until the row or a short page. The publication time is the \`publishedAt\` hint or else AiToEarn's (then Douyin waits for AiToEarn); when neither is known the source is an \`error\` (400 VALIDATION_FAILED) that asks for \`publishedAt\`. Published more than 90 days ago: \`skipped\` (Douyin serves only the last 90 days).`,
+  `- \`douyin_taskbox\`: douyin only (other platforms: \`skipped\`). One query per billing date from the later of \`since\` and the publication day, through the same cache entries as \`GET /v1/douyin/task-videos/daily?billingDate=D&publishedFrom=P&publishedTo=P&pageSize=${VIDEO_PAGE_SIZE}[&douyinId=]\` (P = the Beijing day of publication): a new day costs one new call, not thirty. Rows are matched by exact VideoId string; pages are walked until the row or a short page. The publication time is the \`publishedAt\` hint or else AiToEarn's (then Douyin waits for AiToEarn); when neither is known the source is an \`error\` (400 VALIDATION_FAILED) that asks for \`publishedAt\`. Published more than 90 days ago: \`skipped\` (Douyin serves only the last 90 days).`,
   '',
   '**Partial results**: when a source fails, the others still answer **200**; the failed source has `status: "error"` and `error` (its problem, with this request\'s `requestId`), its fields stay null, and the header `x-sources-complete: false` says so (`true` otherwise). When every source that applies fails, the answer is the worst of their problems (highest status; AiToEarn first on a tie) as `application/problem+json`.',
   '',
@@ -33,20 +33,12 @@ const DESCRIPTION = [
 /** GET /v1/works/{platform}/{workId}/metrics: the merged metrics view. */
 const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const views = new MergedViews({
-    cache: app.cache,
-    cachePolicies: app.cachePolicies,
-    aitoearn: app.aitoearn,
-    douyin: app.douyin,
-    memos: sourceMemos()
+    ...app.reads,
+    unexpected: err => app.log.error({ err }, 'merged view: unexpected error in a source')
   }, config.mergedViewDeadlineMs)
-  if (app.aitoearn.sandbox || app.douyin.sandbox) {
-    app.addHook('onRequest', (_req, reply, done) => {
-      reply.header('x-bff-sandbox', '1')
-      done()
-    })
-  }
 
   app.get('/v1/works/:platform/:workId/metrics', {
+    config: { upstreams: ['aitoearn', 'douyin'] },
     schema: {
       tags: ['works'],
       summary: 'One work, both sources: engagement and money merged by date',
@@ -74,14 +66,9 @@ const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
       dates,
       douyinId: q.douyinId,
       publishedAt: q.publishedAt,
-      revalidate: wantsRevalidation(req.headers['cache-control']),
       today
-    })
+    }, app.readContext(req, wantsRevalidation(req.headers['cache-control'])))
   })
-}
-
-function invalid (field: string, message: string): HttpProblem {
-  return new HttpProblem('VALIDATION_FAILED', { detail: `Invalid querystring: ${field} ${message}`, errors: [{ in: 'querystring', field, message }] })
 }
 
 /** Every date of the view, oldest first; the defaults and limits of the description. */

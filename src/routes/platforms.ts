@@ -1,23 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problemResponses } from '../schemas/responses.js'
-import { PlatformsBodySchema } from '../upstream/aitoearn/bodies.js'
-import { Cache } from '../cache/cache.js'
-import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
-import { callContext } from '../upstream/aitoearn/plugin.js'
+import { PlatformsBodySchema } from '../schemas/aitoearn.js'
+import { JSON_CONTENT_TYPE } from '../cache/http.js'
+import { replyRead } from './reply.js'
 
 const platforms: FastifyPluginAsyncTypebox = async (app) => {
-  const client = app.aitoearn
-  if (client.sandbox) {
-    app.addHook('onRequest', (_req, reply, done) => {
-      reply.header('x-bff-sandbox', '1')
-      done()
-    })
-  }
-
-  const policy = app.cachePolicies.platforms
-  const platformsCache = { policy, key: Cache.key(policy, client.credentialFingerprint, {}), deadlineMs: client.requestDeadlineMs, headers: { 'content-type': JSON_CONTENT_TYPE } }
+  const read = app.reads.aitoearn.platforms()
+  const headers = { 'content-type': JSON_CONTENT_TYPE }
 
   app.get('/v1/platforms', {
+    config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['platforms'],
       summary: 'Platforms, what each supports, and which sources serve it',
@@ -31,7 +23,7 @@ const platforms: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses('UPSTREAM_ERROR', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
       }
     }
-  }, (req, reply) => replyCached(req, reply, app.cache, platformsCache, f => client.platforms(callContext(req, f.deadline))))
+  }, (req, reply) => replyRead(req, reply, read, headers))
 }
 
 export default platforms

@@ -2,10 +2,9 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { PLATFORMS, type Platform } from '../schemas/metrics.js'
 import { problemResponses } from '../schemas/responses.js'
-import { WorkAnalyticsBodySchema, WorksPageBodySchema } from '../upstream/aitoearn/bodies.js'
-import { callContext } from '../upstream/aitoearn/plugin.js'
-import { Cache } from '../cache/cache.js'
-import { JSON_CONTENT_TYPE, replyCached } from '../cache/http.js'
+import { WorkAnalyticsBodySchema, WorksPageBodySchema } from '../schemas/aitoearn.js'
+import { JSON_CONTENT_TYPE } from '../cache/http.js'
+import { replyRead } from './reply.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_CURSOR_LENGTH, MAX_LIST_LIMIT, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
 import { NO_CONTROL_PATTERN as NO_CONTROL } from '../schemas/patterns.js'
 
@@ -45,18 +44,11 @@ const AnalyticsQuery = Type.Object({
 })
 
 const works: FastifyPluginAsyncTypebox = async (app) => {
-  const client = app.aitoearn
+  const reads = app.reads.aitoearn
   const headers = { 'content-type': JSON_CONTENT_TYPE }
-  const listCache = { policy: app.cachePolicies.works, deadlineMs: client.requestDeadlineMs, headers }
-  const analyticsCache = { policy: app.cachePolicies.analytics, deadlineMs: client.requestDeadlineMs, headers }
-  if (client.sandbox) {
-    app.addHook('onRequest', (_req, reply, done) => {
-      reply.header('x-bff-sandbox', '1')
-      done()
-    })
-  }
 
   app.get('/v1/works/:platform', {
+    config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['works'],
       summary: "List an account's works with their metrics",
@@ -74,12 +66,11 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const { accountId, limit, cursor, direction, page, pageSize } = req.query
-    const params = { platform: req.params.platform, accountId, limit, cursor, direction, page, pageSize }
-    return replyCached(req, reply, app.cache, { ...listCache, key: Cache.key(listCache.policy, client.credentialFingerprint, params) },
-      f => client.listWorks(params, callContext(req, f.deadline)))
+    return replyRead(req, reply, reads.worksPage({ platform: req.params.platform, accountId, limit, cursor, direction, page, pageSize }), headers)
   })
 
   app.get('/v1/works/:platform/:workId/analytics', {
+    config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['works'],
       summary: "One work's analytics: latest metrics and their history",
@@ -101,9 +92,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const { accountId, since, until } = req.query
-    const params = { platform: req.params.platform, workId: req.params.workId, accountId, since, until }
-    return replyCached(req, reply, app.cache, { ...analyticsCache, key: Cache.key(analyticsCache.policy, client.credentialFingerprint, params) },
-      f => client.analytics(params, callContext(req, f.deadline)))
+    return replyRead(req, reply, reads.analytics({ platform: req.params.platform, workId: req.params.workId, accountId, since, until }), headers)
   })
 }
 

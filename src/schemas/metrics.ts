@@ -7,6 +7,12 @@ export const PLATFORMS = [
 ] as const
 export type Platform = typeof PLATFORMS[number]
 
+const PLATFORM_SET: ReadonlySet<unknown> = new Set(PLATFORMS)
+/** True for a platform id of ours, exactly as spelled (a Set, so `constructor` is no platform). */
+export function isPlatform (value: unknown): value is Platform {
+  return PLATFORM_SET.has(value)
+}
+
 export const PlatformSchema = Type.Union(PLATFORMS.map(p => Type.Literal(p)), {
   $id: 'Platform',
   title: 'Platform',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Pool, errors as undiciErrors } from 'undici'
 import { HttpProblem } from '../errors.js'
@@ -22,12 +23,25 @@ export interface UpstreamRequest {
   deadline: number
   /** Retried on network errors and 5xx when true (idempotent calls only). */
   retry: boolean
+  /**
+   * Asked before every attempt (`retry`: not the first), e.g. the upstream's rate limiter; a
+   * retry it refuses ends the call with the failure that caused it.
+   */
+  admit?: (retry: boolean) => Promise<void>
 }
 
 export interface UpstreamResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: string
+}
+
+/**
+ * A short stable fingerprint of an upstream identity (base URL and credential): a hash, never the
+ * credential. Read services put it in their cache keys: another server or key is other data.
+ */
+export function fingerprint (identity: string): string {
+  return createHash('sha256').update(identity).digest('hex').slice(0, 12)
 }
 
 /** Jittered exponential backoff: base * 2^attempt, full jitter, capped. */
@@ -67,8 +81,12 @@ export class UpstreamHttp {
   }
 
   async request (req: UpstreamRequest): Promise<UpstreamResponse> {
+    let failure: HttpProblem | undefined
     for (let attempt = 0; ; attempt++) {
-      let failure: HttpProblem
+      if (req.admit !== undefined) {
+        if (failure === undefined) await req.admit(false)
+        else await req.admit(true).catch(() => { throw failure })
+      }
       try {
         const res = await this.once(req)
         if (res.status < 500) {

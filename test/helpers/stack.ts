@@ -6,7 +6,7 @@ import { startDouyinSandbox, type DouyinSandbox, type DouyinSandboxOptions } fro
 import {
   DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday
 } from '../../src/sandbox/seed.js'
-import { addDays } from '../../src/upstream/douyin/dates.js'
+import { addDays } from '../../src/schemas/dates.js'
 
 export interface Sandboxes { ai: AitoearnSandbox, dy: DouyinSandbox }
 

@@ -23,11 +23,11 @@ export interface DouyinSandboxStats {
   tokenCalls: number
   /** New tokens handed out (a stable call that returns the current token is not one). */
   tokensIssued: number
-  /** Calls to the taskbox data endpoint. */
+  /** Calls that arrived at the taskbox data endpoint, faulted or not. */
   dataRequests: number
   /** Data calls refused with 28003018 (more than `qps` in a sliding second). */
   rateLimited: number
-  /** The most data calls that arrived within any one sliding second. */
+  /** The most data calls that arrived within any one sliding second (faulted ones included). */
   maxPerSecond: number
   /** Arrival of the first and the last data call (ms, sandbox clock; 0: none yet): the span of a run. */
   firstDataAt: number
@@ -123,8 +123,14 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     }
   }
 
-  /** Counts a data call in the sliding second; false when it is one too many. */
+  /**
+   * Counts a data call in the sliding second as it ARRIVES, before any fault decides its answer:
+   * Douyin's ceiling (10 requests per second per app, UPSTREAMS.md) counts requests at its gate,
+   * so an attempt that then fails (a 503, a reset) was spent all the same. False when it is one
+   * too many (answered 28003018 unless a fault answers first).
+   */
   function admitData (now: number): boolean {
+    counters.dataRequests++
     if (counters.firstDataAt === 0) counters.firstDataAt = now
     counters.lastDataAt = now
     arrived.push(now)
@@ -136,8 +142,7 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     return true
   }
 
-  function dataAnswer (req: IncomingMessage, raw: string): { status: number, body: string } {
-    counters.dataRequests++
+  function dataAnswer (req: IncomingMessage, raw: string, withinCeiling: boolean): { status: number, body: string } {
     const logId = newLogId()
     const errorBody = (err: DataError) => {
       counters.errNo[err.errNo] = (counters.errNo[err.errNo] ?? 0) + 1
@@ -145,7 +150,7 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     }
     try {
       const now = Date.now()
-      if (!admitData(now)) {
+      if (!withinCeiling) {
         counters.rateLimited++
         throw new DataError(28003018, `请求频率过高: more than ${qps} requests per second`)
       }
@@ -212,7 +217,8 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     if (req.method === 'POST' && (pathname === TOKEN_PATH || pathname === STABLE_TOKEN_PATH)) {
       normal = () => tokenAnswer(pathname, raw)
     } else if (req.method === 'POST' && pathname === DAILY_DATA_PATH) {
-      normal = () => dataAnswer(req, raw)
+      const withinCeiling = admitData(Date.now())
+      normal = () => dataAnswer(req, raw, withinCeiling)
     } else {
       normal = () => ({ status: 404, body: JSON.stringify({ err_no: 404, err_msg: 'not found', log_id: newLogId() }) })
     }

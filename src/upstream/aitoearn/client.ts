@@ -8,53 +8,34 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema, Static } from '@sinclair/typebox'
-import { Cache } from '../../cache/cache.js'
 import { HttpProblem } from '../../errors.js'
-import { PLATFORMS, type Platform } from '../../schemas/metrics.js'
-import { UpstreamHttp, parseJson, sample } from '../http.js'
-import type { PlatformInfo, PlatformsBody, WorkAnalyticsBody, WorksPageBody } from './bodies.js'
+import { isPlatform } from '../../schemas/metrics.js'
+import type { CallContext } from '../context.js'
+import { UpstreamHttp, fingerprint, parseJson, sample } from '../http.js'
+import type { PlatformInfo, PlatformsBody, WorkAnalyticsBody, WorksPageBody } from '../../schemas/aitoearn.js'
 import { mapAnalytics, mapListItem, mapPage, mapPlatform } from './map.js'
 import { problemForCode, problemForStatus, type Operation } from './problems.js'
 import { analyticsPath, listWorksPath, platformsPath, upstreamLanguage, type AnalyticsParams, type ListWorksParams } from './requests.js'
 import { AnalyticsData, Envelope, ListData, PlatformsData, type UpPlatform } from './upstream-schemas.js'
 
-/** What a call needs from the request that caused it; nothing else of the request reaches here. */
-export interface CallContext {
-  requestId: string
-  /** Epoch ms by which the whole call, retries included, must be over. */
-  deadline: number
-  /** The caller's Accept-Language; only an en-US / zh-CN match is forwarded. */
-  acceptLanguage?: string
-}
-
 export interface AitoearnClientOptions {
   baseUrl: string
-  apiKey?: string
+  apiKey?: string | undefined
   timeoutMs: number
-  /** True when baseUrl is the sandbox: routes mark their answers. */
-  sandbox: boolean
-  /** The deadline of one request to the BFF; routes derive their call context from it. */
-  requestDeadlineMs: number
   log: FastifyBaseLogger
 }
 
-const PLATFORM_SET: ReadonlySet<string> = new Set(PLATFORMS)
-
 export class AitoearnClient {
   readonly http: UpstreamHttp
-  readonly sandbox: boolean
-  readonly requestDeadlineMs: number
   /** Part of every cache key: answers made with another server or key are other answers. */
-  readonly credentialFingerprint: string
+  readonly fingerprint: string
   private readonly apiKey: string | undefined
   private readonly log: FastifyBaseLogger
 
   constructor (opts: AitoearnClientOptions) {
     this.http = new UpstreamHttp('aitoearn', opts.baseUrl, { timeoutMs: opts.timeoutMs })
-    this.sandbox = opts.sandbox
-    this.requestDeadlineMs = opts.requestDeadlineMs
     this.apiKey = opts.apiKey
-    this.credentialFingerprint = Cache.fingerprint(`${opts.baseUrl}|${opts.apiKey ?? ''}`)
+    this.fingerprint = fingerprint(`${opts.baseUrl}|${opts.apiKey ?? ''}`)
     this.log = opts.log
   }
 
@@ -64,7 +45,7 @@ export class AitoearnClient {
     const list: UpPlatform[] = Array.isArray(data) ? data : 'list' in data ? data.list : 'items' in data ? data.items : data.platforms
     const platforms: PlatformInfo[] = []
     for (const up of list) {
-      if (PLATFORM_SET.has(up.platform)) platforms.push(mapPlatform(up, up.platform as Platform))
+      if (isPlatform(up.platform)) platforms.push(mapPlatform(up, up.platform))
     }
     // Our Douyin taskbox serves douyin whether or not AiToEarn lists it.
     if (!platforms.some(p => p.platform === 'douyin')) {

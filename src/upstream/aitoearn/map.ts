@@ -4,7 +4,7 @@
  * times become ISO 8601 UTC; fields without a common name go to `extra`.
  */
 import { ENGAGEMENT_FIELDS, emptyMetrics, type Metrics, type Page, type Platform, type SeriesPoint, type Work } from '../../schemas/metrics.js'
-import type { PlatformInfo, SourceName } from './bodies.js'
+import type { PlatformInfo, SourceName } from '../../schemas/aitoearn.js'
 import type { UpAnalyticsData, UpListData, UpListItem, UpMetrics, UpPlatform, UpSnapshot, UpWorkSnapshot } from './upstream-schemas.js'
 
 type ContentType = NonNullable<Work['contentType']>

@@ -4,8 +4,8 @@
  * characters and percent-encoded as ONE path segment, and the query string is built by hand in the
  * bracket form the server's `qs` parser expects.
  */
-import { HttpProblem } from '../../errors.js'
-import { PLATFORMS, type Platform } from '../../schemas/metrics.js'
+import { invalid } from '../../errors.js'
+import { PLATFORMS, isPlatform, type Platform } from '../../schemas/metrics.js'
 
 export interface ListWorksParams {
   platform: Platform
@@ -45,36 +45,33 @@ export const MAX_CURSOR_LENGTH = 2048
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
-const PLATFORM_SET: ReadonlySet<string> = new Set(PLATFORMS)
 
-function invalid (field: string, message: string): HttpProblem {
-  return new HttpProblem('VALIDATION_FAILED', { detail: `Invalid ${field}: ${message}`, errors: [{ in: 'request', field, message }] })
-}
+const invalidRequest = (field: string, message: string) => invalid(field, message, 'request')
 
 /** encodeURIComponent, with a lone surrogate (which makes it throw) as a validation problem. */
 function enc (field: string, value: string): string {
   try {
     return encodeURIComponent(value)
   } catch {
-    throw invalid(field, 'is not well-formed Unicode')
+    throw invalidRequest(field, 'is not well-formed Unicode')
   }
 }
 
 function text (field: string, value: unknown, max: number): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(field, 'is required')
-  if (value.length > max) throw invalid(field, `must be at most ${max} characters`)
-  if (CONTROL.test(value)) throw invalid(field, 'must not contain control characters')
+  if (typeof value !== 'string' || value.length === 0) throw invalidRequest(field, 'is required')
+  if (value.length > max) throw invalidRequest(field, `must be at most ${max} characters`)
+  if (CONTROL.test(value)) throw invalidRequest(field, 'must not contain control characters')
   return value
 }
 
 function platformOf (value: unknown): Platform {
-  if (typeof value !== 'string' || !PLATFORM_SET.has(value)) throw invalid('platform', `must be one of ${PLATFORMS.join(', ')}`)
+  if (!isPlatform(value)) throw invalidRequest('platform', `must be one of ${PLATFORMS.join(', ')}`)
   return value as Platform
 }
 
 function positive (field: string, value: unknown, max: number): number | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw invalid(field, `must be an integer from 1 to ${max}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw invalidRequest(field, `must be an integer from 1 to ${max}`)
   return value
 }
 
@@ -82,7 +79,7 @@ function positive (field: string, value: unknown, max: number): number | undefin
 export function workIdSegment (workId: unknown): string {
   const id = text('workId', workId, MAX_WORK_ID_LENGTH)
   // A dot segment would be resolved away by any normalizing proxy, whatever its encoding.
-  if (id === '.' || id === '..') throw invalid('workId', 'must not be "." or ".."')
+  if (id === '.' || id === '..') throw invalidRequest('workId', 'must not be "." or ".."')
   return enc('workId', id)
 }
 
@@ -98,15 +95,15 @@ export function listWorksPath (params: ListWorksParams): { path: string, platfor
   const page = positive('page', params.page, Number.MAX_SAFE_INTEGER)
   const pageSize = positive('pageSize', params.pageSize, MAX_LIST_LIMIT)
   const cursor = params.cursor === undefined ? undefined : text('cursor', params.cursor, MAX_CURSOR_LENGTH)
-  if (params.direction !== undefined && params.direction !== 'next' && params.direction !== 'previous') throw invalid('direction', 'must be next or previous')
+  if (params.direction !== undefined && params.direction !== 'next' && params.direction !== 'previous') throw invalidRequest('direction', 'must be next or previous')
   const pageMode = page !== undefined || pageSize !== undefined
   if (pageMode && (limit !== undefined || cursor !== undefined || params.direction !== undefined)) {
-    throw invalid('page', 'page/pageSize cannot be combined with limit/cursor/direction')
+    throw invalidRequest('page', 'page/pageSize cannot be combined with limit/cursor/direction')
   }
-  if (pageMode && (page === undefined || pageSize === undefined)) throw invalid(page === undefined ? 'page' : 'pageSize', 'page and pageSize go together')
+  if (pageMode && (page === undefined || pageSize === undefined)) throw invalidRequest(page === undefined ? 'page' : 'pageSize', 'page and pageSize go together')
   const rules = LIST_LIMITS[platform]
   if (rules && limit !== undefined && limit > rules.maxLimit) {
-    throw invalid('limit', `must be at most ${rules.maxLimit} for ${platform}`)
+    throw invalidRequest('limit', `must be at most ${rules.maxLimit} for ${platform}`)
   }
   let query = `accountId=${enc('accountId', accountId)}`
   if (pageMode) {
@@ -123,10 +120,10 @@ export function listWorksPath (params: ListWorksParams): { path: string, platfor
 function isoInstant (field: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value.length > 40 || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
-    throw invalid(field, 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z')
+    throw invalidRequest(field, 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z')
   }
   const ms = Date.parse(value)
-  if (Number.isNaN(ms)) throw invalid(field, 'is not a valid date-time')
+  if (Number.isNaN(ms)) throw invalidRequest(field, 'is not a valid date-time')
   return ms
 }
 
@@ -137,7 +134,7 @@ export function analyticsPath (params: AnalyticsParams): { path: string, platfor
   const accountId = text('accountId', params.accountId, MAX_ACCOUNT_ID_LENGTH)
   const since = isoInstant('since', params.since)
   const until = isoInstant('until', params.until)
-  if (since !== undefined && until !== undefined && since > until) throw invalid('since', 'must not be after until')
+  if (since !== undefined && until !== undefined && since > until) throw invalidRequest('since', 'must not be after until')
   let query = `accountId=${enc('accountId', accountId)}`
   if (since !== undefined) query += `&since=${encodeURIComponent(new Date(since).toISOString())}`
   if (until !== undefined) query += `&until=${encodeURIComponent(new Date(until).toISOString())}`

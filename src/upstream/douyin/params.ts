@@ -1,5 +1,5 @@
-import { HttpProblem } from '../../errors.js'
-import { DAY_S, addDays, beijingDate, beijingEnd, beijingStart, daysBetween, isCalendarDate, parseInstant } from './dates.js'
+import { invalid } from '../../errors.js'
+import { DAY_S, addDays, beijingDate, beijingEnd, beijingStart, daysBetween, isCalendarDate, parseInstant } from '../../schemas/dates.js'
 
 /** What a caller may ask of the taskbox daily data (the route's querystring, checked by its schema). */
 export interface DailyParams {
@@ -46,13 +46,6 @@ export const LIMITS = {
   /** Ours: upstream queries one request may need (dates x 30-day windows), before paging. */
   maxQueries: 100
 } as const
-
-function invalid (field: string, message: string): HttpProblem {
-  return new HttpProblem('VALIDATION_FAILED', {
-    detail: `Invalid querystring: ${field} ${message}`,
-    errors: [{ in: 'querystring', field, message }]
-  })
-}
 
 function date (field: string, value: string): string {
   if (!isCalendarDate(value)) throw invalid(field, 'must be a real calendar date, YYYY-MM-DD (Beijing)')

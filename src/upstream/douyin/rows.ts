@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { emptyMetrics, type Metrics, type Work } from '../../schemas/metrics.js'
-import { isCalendarDate } from './dates.js'
+import { isCalendarDate } from '../../schemas/dates.js'
 
 /**
  * Lossless JSON for Douyin's answers: integers beyond 2^53 (the 19-digit TaskId and VideoId)

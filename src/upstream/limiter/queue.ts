@@ -13,16 +13,10 @@ interface Waiter {
   reject: (err: Error) => void
 }
 
-/** Wait buckets (ms) of the `waited` histogram. */
-export const WAIT_BUCKETS = [0, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
-
 export interface LimiterStats {
   admitted: number
   rejected: number
   cooldowns: number
-  /** Counts per WAIT_BUCKETS upper bound (the last one: above every bound). */
-  waited: number[]
-  waitedSumMs: number
   queueLength: number
   mode: 'shared' | 'local'
 }
@@ -45,6 +39,8 @@ export interface QueueingLimiterOptions {
    */
   horizonMs: number
   log: FastifyBaseLogger
+  /** Told how long each admitted request waited, ms (the metrics' histogram). */
+  onWait?: (ms: number) => void
 }
 
 /**
@@ -70,7 +66,7 @@ export class QueueingLimiter implements UpstreamLimiter {
     this.localLimit = opts.shared ? opts.fallbackLimit : opts.limit
     this.local = new LocalReserver(this.localLimit, opts.windowMs)
     this.usingShared = opts.shared !== null
-    this.stats = { admitted: 0, rejected: 0, cooldowns: 0, waited: WAIT_BUCKETS.map(() => 0).concat(0), waitedSumMs: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
+    this.stats = { admitted: 0, rejected: 0, cooldowns: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
   }
 
   acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<number> {
@@ -187,10 +183,7 @@ export class QueueingLimiter implements UpstreamLimiter {
 
   private observe (ms: number): void {
     this.stats.admitted++
-    this.stats.waitedSumMs += ms
-    let i = WAIT_BUCKETS.findIndex(bound => ms <= bound)
-    if (i < 0) i = WAIT_BUCKETS.length
-    this.stats.waited[i]!++
+    this.opts.onWait?.(ms)
   }
 
   private refusal (waitMs: number, detail: string): HttpProblem {

@@ -1,8 +1,7 @@
 /**
  * The admission control in front of an upstream with a hard request-rate ceiling (Douyin: 10 per
- * second for the whole app). Today an in-process implementation (`local.ts`); the shared Redis
- * limiter (atomic Lua on Redis's clock, queueing, priorities, a shared cooldown) implements the
- * same interface, so callers do not change when it lands.
+ * second for the whole app): `QueueingLimiter` (queue.ts) over a reserver that holds the rule in
+ * process (window.ts) or in Redis for every instance (redis-reserver.ts).
  */
 
 /** `interactive`: a caller waits for the answer; `background`: refreshes, prefetches. */
@@ -27,4 +26,15 @@ export interface UpstreamLimiter {
    */
   cooldown: (ms: number) => Promise<void> | void
   close?: () => Promise<void> | void
+}
+
+/**
+ * What an upstream client must ask before EVERY HTTP attempt it sends, retries included: the read
+ * service that owns the call hands it over, so no attempt can go around the limiter.
+ */
+export interface Admission {
+  /** Resolves when this attempt may be sent now; throws a problem when it may not in time. */
+  admit: (retry: boolean) => Promise<void>
+  /** The upstream said "too many" anyway: nothing is admitted for `ms`, in every instance. */
+  cooldown: (ms: number) => Promise<void>
 }

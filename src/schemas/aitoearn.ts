@@ -3,7 +3,7 @@
  * Static types come from the schemas, so the client and the OpenAPI document cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox'
-import { PageSchema, PlatformSchema, SeriesPointSchema, WorkSchema, type Page, type Platform, type SeriesPoint, type Work } from '../../schemas/metrics.js'
+import { PageSchema, PlatformSchema, SeriesPointSchema, WorkSchema, type Page, type Platform, type SeriesPoint, type Work } from './metrics.js'
 
 const Unknowable = (description: string) =>
   Type.Union([Type.Boolean(), Type.Null()], { description: `${description} null: AiToEarn did not say.` })
