@@ -258,7 +258,7 @@ async function memory (sb: Sandboxes): Promise<void> {
     const after = rssMb(bff.pid)
     const localMb = await gauge(bff.url, 'bff_cache_local_bytes') / 2 ** 20
     const entries = await gauge(bff.url, 'bff_cache_local_entries')
-    const heapMb = await gauge(bff.url, 'nodejs_heap_used_bytes') / 2 ** 20
+    const heapMb = await gauge(bff.url, 'nodejs_heap_size_used_bytes') / 2 ** 20
     json.memory = { rssAfterHitsMb: json.rssAfterHitsMb, rssBeforeKeysMb: before, rssAfterKeysMb: after, heapUsedMb: heapMb, localTierMb: localMb, localEntries: entries, keys, boundMb }
     row({ scenario: '7 memory', measure: 'RSS after scenario 1', value: `${Number(json.rssAfterHitsMb).toFixed(0)} MB`, reference: '', ratio: '', target: '', pass: null })
     row({ scenario: '7 memory', measure: `in-process tier after ${keys} distinct keys`, value: `${localMb.toFixed(1)} MB in ${entries} entries`, reference: `bound ${boundMb} MB`, ratio: (localMb / boundMb).toFixed(2), target: '<= 1', pass: localMb <= boundMb })
