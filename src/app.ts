@@ -2,8 +2,9 @@ import type { Server } from 'node:http'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
+import { secrets } from './secrets.js'
 import schemas from './plugins/schemas.js'
-import problems, { frameworkError } from './plugins/problems.js'
+import problems, { clientError, frameworkError } from './plugins/problems.js'
 import requestId, { genReqId } from './plugins/request-id.js'
 import redis from './plugins/redis.js'
 import cache from './plugins/cache.js'
@@ -21,6 +22,7 @@ import metricsRoute from './routes/metrics.js'
 import health from './routes/health.js'
 import reads from './plugins/reads.js'
 import sandboxFlag from './plugins/sandbox-flag.js'
+import strictQuery from './plugins/strict-query.js'
 import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
@@ -44,6 +46,7 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     return503OnClosing: false,
     // URLs the router refuses before any hook (bad %-encoding, a too long parameter): problems too.
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     // Request line (query string included) + headers; larger: 431 before any parsing.
     http: { maxHeaderSize: config.maxHeaderBytes },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
@@ -54,6 +57,7 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
 /** The whole service as one plugin: external plugins, then app plugins, then routes. */
 export default async function app (fastify: FastifyInstance, { config }: AppOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  for (const secret of config.secrets) secrets.add(secret)
   await app.register(schemas)
   await app.register(problems)
   await app.register(requestId)
@@ -74,6 +78,7 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(reads, { config })
   await app.register(apiProblems)
   await app.register(sandboxFlag, { config })
+  await app.register(strictQuery)
   // Fresh hits of URLs the routes below have validated, answered before routing (cache/front-door.ts).
   await app.register(frontDoor, { config })
   await app.register(platformsRoutes)
@@ -97,13 +102,13 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
       },
       {
         name: 'aitoearn',
-        check: async () => ({ ok: Boolean(config.aitoearn.apiKey) || config.aitoearn.sandbox, detail: config.aitoearn.sandbox ? 'sandbox' : config.aitoearn.baseUrl })
+        check: async () => ({ ok: Boolean(config.aitoearn.apiKey) || config.aitoearn.sandbox, detail: config.aitoearn.sandbox ? 'sandbox' : config.aitoearn.apiKey ? 'configured' : 'no AITOEARN_API_KEY' })
       },
       {
         name: 'douyin',
         check: async () => ({
           ok: config.douyin.sandbox || Boolean(config.douyin.accessToken ?? (config.douyin.clientKey && config.douyin.clientSecret)),
-          detail: config.douyin.sandbox ? 'sandbox' : config.douyin.baseUrl
+          detail: config.douyin.sandbox ? 'sandbox' : config.douyin.accessToken ?? config.douyin.clientKey ? 'configured' : 'no Douyin credentials'
         })
       }
     ]

@@ -33,7 +33,8 @@ export const EnvSchema = Type.Object({
   DOUYIN_CLIENT_SECRET: Secret('Douyin app client_secret'),
   DOUYIN_ACCESS_TOKEN: Secret('A ready access token, used as is instead of key and secret'),
   DOUYIN_QPS: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Douyin requests per second, across all instances' }),
-  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is down; default a third of DOUYIN_QPS (at least 1), safe for three instances' })),
+  DOUYIN_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000, description: 'Most Douyin rows one request may pull (all=true walks, ranges x pageSize); more: 422 RESULT_TOO_LARGE before the memory is spent (~2 KB of memory per row while an answer is built)' }),
+  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1' })),
   SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
     default: 'auto',
     description: '`auto`: sandbox upstream for each upstream without credentials, unless NODE_ENV=production'
@@ -80,8 +81,8 @@ export class ConfigError extends Error {
 
 const AITOEARN_REGIONS = { global: 'https://aitoearn.ai', cn: 'https://aitoearn.cn' } as const
 
-/** One caller key: its name (logs, metrics, rate limits) and the SHA-256 digest it is compared by. */
-export interface ApiKey { name: string, digest: Buffer }
+/** One caller key: its name (logs, metrics, rate limits), the SHA-256 digest it is compared by, and the key when configured as is. */
+export interface ApiKey { name: string, digest: Buffer, raw?: string }
 
 /** BFF_API_KEYS: `name:key` or `name:sha256hex`, comma-separated. Errors never echo a key. */
 export function parseApiKeys (raw: string | undefined): ApiKey[] {
@@ -94,7 +95,7 @@ export function parseApiKeys (raw: string | undefined): ApiKey[] {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ConfigError(`Invalid configuration: BFF_API_KEYS entry ${i + 1} needs a name:key form with a name of letters, digits, _ . - (at most 64)`)
     if (keys.some(k => k.name === name)) throw new ConfigError(`Invalid configuration: BFF_API_KEYS names "${name}" twice`)
     if (/^[0-9a-f]{64}$/i.test(secret)) keys.push({ name, digest: Buffer.from(secret, 'hex') })
-    else if (secret.length >= 16 && /^[\x21-\x7e]+$/.test(secret)) keys.push({ name, digest: createHash('sha256').update(secret).digest() })
+    else if (secret.length >= 16 && /^[\x21-\x7e]+$/.test(secret)) keys.push({ name, digest: createHash('sha256').update(secret).digest(), raw: secret })
     else throw new ConfigError(`Invalid configuration: BFF_API_KEYS key of "${name}" must be at least 16 visible ASCII characters (or 64 hex digits: its SHA-256)`)
   }
   return keys
@@ -143,6 +144,8 @@ function deriveConfig (env: Env) {
   const config = {
     env,
     production,
+    /** Every secret value configured: scrubbed by value from logs and problems (src/secrets.ts). */
+    secrets: [env.AITOEARN_API_KEY, env.DOUYIN_CLIENT_SECRET, env.DOUYIN_ACCESS_TOKEN, ...apiKeys.map(k => k.raw)].filter((v): v is string => v !== undefined),
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
@@ -193,7 +196,9 @@ function deriveConfig (env: Env) {
       clientSecret: env.DOUYIN_CLIENT_SECRET,
       accessToken: env.DOUYIN_ACCESS_TOKEN,
       qps: env.DOUYIN_QPS,
-      qpsFallback: env.DOUYIN_QPS_FALLBACK ?? Math.max(1, Math.floor(env.DOUYIN_QPS / 3)),
+      maxRows: env.DOUYIN_MAX_ROWS,
+      /** Unset: the ceiling split over the fleet the shared limiter last saw. */
+      qpsFallback: env.DOUYIN_QPS_FALLBACK,
       sandbox: sandboxWanted(douyinHasCredentials)
     }
   }

@@ -1,4 +1,5 @@
 import type { Problem } from './schemas/problem.js'
+import { secrets } from './secrets.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
@@ -14,9 +15,12 @@ export const PROBLEMS = {
   ROUTE_NOT_FOUND: [404, 'No such route'],
   METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
   NOT_ACCEPTABLE: [406, 'Not acceptable'],
+  REQUEST_TIMEOUT: [408, 'The request did not arrive in time'],
   PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
+  HEADERS_TOO_LARGE: [431, 'Request line and headers too large'],
   OPERATION_NOT_SUPPORTED: [422, 'The platform does not support this operation'],
+  RESULT_TOO_LARGE: [422, 'The answer would be larger than one request may pull'],
   RATE_LIMITED: [429, 'Too many requests'],
   INTERNAL_ERROR: [500, 'Internal error'],
   UPSTREAM_ERROR: [502, 'The upstream failed'],
@@ -52,14 +56,15 @@ export class HttpProblem extends Error {
   readonly retryAfter: number | undefined
 
   constructor (code: ProblemCode, init: ProblemInit) {
-    super(init.detail, init.cause === undefined ? undefined : { cause: init.cause })
+    // What an upstream said may echo a secret of ours: scrubbed by value before anyone sees it.
+    super(secrets.scrub(init.detail), init.cause === undefined ? undefined : { cause: init.cause })
     this.name = 'HttpProblem'
     const [status, title] = PROBLEMS[code]
     this.code = code
     this.status = init.status ?? status
     this.title = title
     this.errors = init.errors
-    this.upstream = init.upstream
+    this.upstream = init.upstream?.message === undefined ? init.upstream : { ...init.upstream, message: secrets.scrub(String(init.upstream.message)) }
     this.retryAfter = init.retryAfter
   }
 

@@ -7,7 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { attachSandboxes } from './sandbox/attach.js'
-import { REDACT } from './plugins/redact.js'
+import { loggerOptions } from './plugins/redact.js'
 
 let config: Config
 try {
@@ -23,10 +23,7 @@ try {
 const sandboxes = await attachSandboxes(config)
 const server = Fastify({
   ...serverOptions(sandboxes.config),
-  logger: {
-    level: config.logLevel,
-    redact: REDACT
-  }
+  logger: loggerOptions(config.logLevel)
 })
 
 for (const sandbox of sandboxes.sandboxes) {

@@ -5,9 +5,9 @@
  *   edge       routes/, plugins/      (neither imports the other: app.ts wires both)
  *   view       merge/
  *   reads      reads/
- *   parts      cache/, upstream/      (neither imports the other; upstream/<name>/ never imports
- *                                      another upstream's folder)
- *   base       schemas/, metrics/, errors.ts, config.ts (one toolbox: they may use each other)
+ *   parts      cache/, upstream/, budgets/ (none imports another; upstream/<name>/ never
+ *                                      imports another upstream's folder)
+ *   base       schemas/, metrics/, errors.ts, config.ts, secrets.ts, redis-breaker.ts (one toolbox)
  * src/sandbox/ is not app code: only server.ts may import it, and it may import only the base.
  */
 import { readdirSync, readFileSync } from 'node:fs'
@@ -35,6 +35,7 @@ const LAYER: Record<string, number> = {
   reads: 3,
   cache: 4,
   upstream: 4,
+  budgets: 4,
   'upstream/aitoearn': 4,
   'upstream/douyin': 4,
   'upstream/limiter': 4,
@@ -42,6 +43,8 @@ const LAYER: Record<string, number> = {
   metrics: 5,
   'errors.ts': 5,
   'config.ts': 5,
+  'secrets.ts': 5,
+  'redis-breaker.ts': 5,
   sandbox: 5
 }
 const layerOf = (p: string) => LAYER[p] ?? LAYER[p.split('/')[0]!]!

@@ -127,8 +127,29 @@ test('an in-process copy is checked against Redis: the same version is used as i
   t.equal(after.status, 'hit')
   t.same(JSON.parse(after.entry.body.toString()), { v: 2 }, "another instance's newer version, at once")
 
-  await (await connected(t, REDIS_URL, REDIS_KEY_PREFIX)).del(RedisStore.keys(hashKey('k')).entry)
-  t.equal(await a.sharedHit('k'), undefined, 'gone from Redis: not served from the local copy')
+  // Redis lost the entry (a restart, an eviction): the unexpired local copy stands and goes back.
+  const raw = await connected(t, REDIS_URL, REDIS_KEY_PREFIX)
+  const entryKey = RedisStore.keys(hashKey('k')).entry
+  await raw.del(entryKey)
+  const kept = await a.sharedHit('k')
+  t.same(JSON.parse(kept!.entry.body.toString()), { v: 2 }, 'gone from Redis: the local copy is still served...')
+  t.ok(await raw.exists(entryKey), '...and written back')
+  const fromB = await b.cached('k', policy(), async () => json({ v: 9 }), { deadline: soon() })
+  t.same(JSON.parse(fromB.entry.body.toString()), { v: 2 }, 'another instance finds it there: no upstream call')
+})
+
+test('with a check interval, a hit due for its check is served at once and checked behind it', async t => {
+  const { REDIS_KEY_PREFIX } = testRedis(t)
+  const a = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 1)
+  const b = makeCache(await connected(t, REDIS_URL, REDIS_KEY_PREFIX), 1)
+  await a.cached('k', policy(), async () => json({ v: 1 }), { deadline: soon() })
+  await b.cached('k', policy(), async () => json({ v: 2 }), { deadline: soon(), noCache: true })
+  await new Promise(resolve => setTimeout(resolve, 5)) // past a's 1 ms check interval
+  const due = a.freshHit('k')
+  t.same(JSON.parse(due!.entry.body.toString()), { v: 1 }, 'served from memory without waiting for Redis')
+  let now: ReturnType<typeof a.freshHit>
+  for (let i = 0; i < 400 && JSON.parse((now = a.freshHit('k'))!.entry.body.toString()).v !== 2; i++) await new Promise(resolve => setTimeout(resolve, 5))
+  t.same(JSON.parse(now!.entry.body.toString()), { v: 2 }, 'the check behind it brought the newer version')
 })
 
 test('stale-while-revalidate answers at once and refreshes once', async t => {

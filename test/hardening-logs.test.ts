@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import pino from 'pino'
 import app, { serverOptions } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { REDACT } from '../src/plugins/redact.js'
+import { loggerOptions } from '../src/plugins/redact.js'
 import { testEnv } from './helpers/app.js'
 import { startSandboxes } from './helpers/stack.js'
 import {
@@ -32,7 +32,7 @@ test('a full run logged at trace level: none of the secrets appear in the log', 
     REQUEST_DEADLINE_MS: '800'
   }))
   // The server's logger settings (src/server.ts), writing to a stream the test reads.
-  const server = Fastify({ ...serverOptions(config), loggerInstance: pino({ level: 'trace', redact: REDACT }, stream) as unknown as FastifyBaseLogger })
+  const server = Fastify({ ...serverOptions(config), loggerInstance: pino(loggerOptions('trace'), stream) as unknown as FastifyBaseLogger })
   await server.register(fp(app), { config })
   await server.ready()
   t.teardown(() => server.close())

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { test } from 'tap'
 import pino from 'pino'
 import type { Redis } from 'ioredis'
@@ -16,7 +17,7 @@ function limiter (redis: Redis | null, over: { limit: number, windowMs: number, 
   const name = over.name ?? 'douyin'
   return new QueueingLimiter({
     name,
-    shared: redis ? new RedisReserver(redis, name, over.limit, over.windowMs) : null,
+    shared: redis ? new RedisReserver(redis, name, over.limit, over.windowMs, randomBytes(4).toString('hex')) : null,
     limit: over.limit,
     fallbackLimit: over.fallbackLimit ?? 1,
     windowMs: over.windowMs,

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { test } from 'tap'
+import { Agent, get as httpGet } from 'node:http'
+import { test, type Test } from 'tap'
 import { startService } from './helpers/process.js'
 import { sandboxEnv, startSandboxes, type Sandboxes } from './helpers/stack.js'
 import type { Tap } from './helpers/redis.js'
@@ -77,4 +78,54 @@ test('SIGTERM: what is still running when the grace period ends is answered 503 
   }
   t.equal(await exited, 0, 'exit code 0')
   t.ok(svc.output.some(l => /grace period over/.test(l)), 'the log says the grace period ran out')
+})
+
+/**
+ * 20 clients, each on its own kept-alive connection, sending back to back through SIGTERM: every
+ * request gets an answer (200 before, 503 + Connection: close after), none finds its socket
+ * reset; a client whose connection closed finds the port closed (a refusal, not a reset).
+ */
+async function keepAliveThroughSigterm (t: Test, env: Record<string, string>) {
+  const s = await startSandboxes(t)
+  const svc = await service(t, s, { SHUTDOWN_GRACE_MS: '3000', ...env })
+  const url = `${svc.url}/v1/works/tiktok?accountId=acc-tiktok-1&limit=5`
+  t.equal((await fetch(url)).status, 200, 'warm: the next ones are cache hits')
+  const agent = new Agent({ keepAlive: true, maxSockets: 20 })
+  t.teardown(() => agent.destroy())
+  const outcome = { ok: 0, refusedWithClose: 0, resets: [] as string[], connectionRefused: 0 }
+  const state = { stop: false }
+  const one = () => new Promise<void>(resolve => {
+    const req = httpGet(url, { agent }, res => {
+      res.resume()
+      res.on('end', () => {
+        if (res.statusCode === 200) outcome.ok++
+        else if (res.statusCode === 503 && res.headers.connection === 'close') outcome.refusedWithClose++
+        else outcome.resets.push(`HTTP ${res.statusCode}`)
+        resolve()
+      })
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') {
+        outcome.connectionRefused++
+        state.stop = true
+      } else outcome.resets.push(err.code ?? err.message)
+      resolve()
+    })
+  })
+  const client = async () => { for (let i = 0; i < 2000 && !state.stop; i++) await one() }
+  const clients = Array.from({ length: 20 }, client)
+  await until('every client has been answered a few times', () => outcome.ok >= 200)
+  const exited = svc.stop('SIGTERM')
+  await Promise.all(clients)
+  t.equal(await exited, 0, 'exit code 0')
+  t.same(outcome.resets, [], `no request lost to a reset (${outcome.ok} answered 200, ${outcome.refusedWithClose} 503 + Connection: close, then ${outcome.connectionRefused} refused connections)`)
+  t.ok(outcome.refusedWithClose >= 1, 'requests on kept-alive connections after SIGTERM were told 503 + Connection: close')
+}
+
+test('SIGTERM with kept-alive connections busy, cache front door on: no reset', async t => {
+  await keepAliveThroughSigterm(t, { RATE_LIMIT_MAX: '0' })
+})
+
+test('SIGTERM with kept-alive connections busy, caller budgets on (the default): no reset', async t => {
+  await keepAliveThroughSigterm(t, { RATE_LIMIT_MAX: '100000' })
 })

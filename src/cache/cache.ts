@@ -6,6 +6,7 @@ import { HttpProblem, isTransient } from '../errors.js'
 import { expiresAt, makeEntry, type Entry } from './entry.js'
 import { MemoryStore } from './memory-store.js'
 import { RedisStore } from './redis-store.js'
+import { usable } from '../redis-breaker.js'
 
 export interface CachePolicy {
   /** Route name: the first part of every key of this policy. */
@@ -103,6 +104,8 @@ export interface ReadThrough {
 export class Cache implements ReadThrough {
   readonly stats: CacheStats = { hit: 0, stale: 0, miss: 0, coalesced: 0, revalidated: 0, 'stale-if-error': 0, fetches: 0, refreshes: 0 }
   private readonly inflight = new Map<string, Promise<{ entry: Entry, fetched: boolean }>>()
+  /** Keys whose local copy is being checked against Redis behind a hit. */
+  private readonly checking = new Set<string>()
   private readonly shared: RedisStore | null
   private sharedUp = true
 
@@ -125,9 +128,24 @@ export class Cache implements ReadThrough {
   freshHit (key: string): CacheResult | undefined {
     const now = Date.now()
     const entry = this.opts.memory.get(key)
-    if (entry === undefined || now >= entry.freshUntil || now >= (entry.localUntil ?? Infinity)) return undefined
+    if (entry === undefined || now >= entry.freshUntil) return undefined
+    if (now >= (entry.localUntil ?? Infinity)) {
+      if (this.opts.localTtlMs === 0) return undefined
+      this.checkInBackground(key, entry)
+    }
     this.stats.hit++
     return { entry, status: 'hit' }
+  }
+
+  /**
+   * A fresh local copy due for its check against Redis is still served (a slow or frozen Redis
+   * never delays a hit) while one check per key runs behind it; with CACHE_LOCAL_TTL_MS=0 every
+   * answer waits for its check instead.
+   */
+  private checkInBackground (key: string, local: Entry): void {
+    if (this.checking.has(key)) return
+    this.checking.add(key)
+    this.fromShared(key, local, Date.now()).catch(() => undefined).finally(() => this.checking.delete(key))
   }
 
   /** True when a shared tier is configured (it may still be down: see sharedHit). */
@@ -148,7 +166,10 @@ export class Cache implements ReadThrough {
   async cached (key: string, policy: CachePolicy, fetch: Fetch, opts: { deadline: number, noCache?: boolean }): Promise<CacheResult> {
     const now = Date.now()
     let entry = this.opts.memory.get(key)
-    if (this.shared !== null && (entry === undefined || now >= (entry.localUntil ?? Infinity))) entry = await this.fromShared(key, entry, now)
+    if (this.shared !== null && (entry === undefined || now >= (entry.localUntil ?? Infinity))) {
+      if (entry !== undefined && this.opts.localTtlMs > 0 && now < entry.freshUntil && opts.noCache !== true) this.checkInBackground(key, entry)
+      else entry = await this.fromShared(key, entry, now)
+    }
     if (entry !== undefined && opts.noCache !== true) {
       if (now < entry.freshUntil) {
         this.stats.hit++
@@ -248,9 +269,11 @@ export class Cache implements ReadThrough {
         if (lock) await this.shared!.unlock(lock.keys.lock, lock.token).catch(() => {})
         throw err
       }
-      // Negative caching: remember "not found" briefly; the body is the problem without requestId.
-      const problem = JSON.stringify(err.toProblem('')).replace(/,"requestId":""/, '')
-      entry = makeEntry(404, Buffer.from(problem), Date.now(), { freshMs: policy.negativeMs, staleMs: 0, errorMs: 0 })
+      // Negative caching: remember "not found" briefly, for every caller of this key, so nothing of
+      // the caller who filled it: no request id of ours, none the upstream echoed back.
+      const { requestId: _ours, upstream, ...problem } = err.toProblem('')
+      const stored = upstream === undefined ? problem : { ...problem, upstream: { ...upstream, requestId: undefined } }
+      entry = makeEntry(404, Buffer.from(JSON.stringify(stored)), Date.now(), { freshMs: policy.negativeMs, staleMs: 0, errorMs: 0 })
     }
     const until = expiresAt(entry)
     if (lock) {
@@ -278,7 +301,9 @@ export class Cache implements ReadThrough {
   /**
    * The entry as the shared tier has it now. A local copy that Redis still holds unchanged (same
    * times and validator: a read of the entry's first ~60 bytes) is used as it is, so a hit moves
-   * the body across Redis only when it changed. Without Redis right now, the local copy stands.
+   * the body across Redis only when it changed. Without Redis right now, the local copy stands;
+   * and when Redis lost the entry (a restart, an eviction) a local copy that has not expired stands
+   * too and is written back, so a restarted Redis does not turn a warm fleet cold.
    */
   private async fromShared (key: string, local: Entry | undefined, now: number): Promise<Entry | undefined> {
     const shared = this.usableShared()
@@ -296,6 +321,11 @@ export class Cache implements ReadThrough {
         this.keep(key, entry, true)
         return entry
       }
+      if (entry === undefined && local !== undefined && now < expiresAt(local)) {
+        await shared.restore(entryKey, local, expiresAt(local) - now)
+        local.localUntil = now + this.opts.localTtlMs
+        return local
+      }
       return undefined
     } catch (err) {
       this.markShared(false, err)
@@ -306,7 +336,7 @@ export class Cache implements ReadThrough {
   /** The shared tier when its connection is ready; null otherwise (no command is even tried). */
   private usableShared (): RedisStore | null {
     if (this.shared === null) return null
-    if (this.opts.redis!.status !== 'ready') {
+    if (!usable(this.opts.redis)) {
       this.markShared(false)
       return null
     }

@@ -77,6 +77,11 @@ export class RedisStore {
     await this.redis.bffCacheCommit(keys.entry, keys.lock, encodeEntry(entry), Math.max(1, Math.ceil(ttlMs)), token)
   }
 
+  /** Writes an entry back where Redis has none (after a restart): never over a newer one. */
+  async restore (entryKey: string, entry: Entry, ttlMs: number): Promise<void> {
+    await this.redis.set(entryKey, encodeEntry(entry), 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
+  }
+
   async unlock (lockKey: string, token: string): Promise<void> {
     await this.redis.bffCacheUnlock(lockKey, token)
   }

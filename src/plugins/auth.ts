@@ -14,11 +14,17 @@ declare module 'fastify' {
   }
 }
 
-/** A path matcher from patterns: exact paths, or prefixes for patterns ending in `*`. */
+/**
+ * A path matcher from patterns: exact paths, or prefixes for patterns ending in `*`. A trailing
+ * slash matches as the router routes it (`/healthz/` is `/healthz`).
+ */
 export function pathMatcher (patterns: string[]): (path: string) => boolean {
   const exact = new Set(patterns.filter(p => !p.endsWith('*')))
   const prefixes = patterns.filter(p => p.endsWith('*')).map(p => p.slice(0, -1))
-  return path => exact.has(path) || prefixes.some(p => path.startsWith(p))
+  return path => {
+    const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+    return exact.has(p) || prefixes.some(prefix => path.startsWith(prefix))
+  }
 }
 
 /** The key a request carries: `Authorization: Bearer <key>`, else `X-Api-Key`. */

@@ -32,7 +32,14 @@ async function docs (app: FastifyInstance) {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+    // A policy that names the UI's own scripts and styles; never framed; no upgrade of plain-HTTP
+    // requests (the service is often reached over HTTP behind a TLS-terminating proxy).
+    staticCSP: true,
+    transformStaticCSP: header => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'").replace(' upgrade-insecure-requests;', '')
+  })
 }
 
 export default fp(docs, { name: 'docs' })

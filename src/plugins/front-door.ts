@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import { FrontDoor, frontDoorOf } from '../cache/front-door.js'
 import { authenticator } from './auth.js'
 import { genReqId } from './request-id.js'
+import { loggableUrl } from './redact.js'
 import { countsOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
@@ -37,7 +38,7 @@ async function frontDoorPlugin (app: FastifyInstance, { config }: { config: Conf
     requestId: genReqId,
     // Fastify logs each request at info; a hit answered here gets one line at that level too.
     logServed: ['info', 'debug', 'trace'].includes(config.logLevel)
-      ? (req, reqId, statusCode, responseTime, caller) => log.info({ reqId, req: { method: req.method, url: req.url }, res: { statusCode }, responseTime, caller }, 'request completed from the cache front door')
+      ? (req, reqId, statusCode, responseTime, caller) => log.info({ reqId, req: { method: req.method, url: loggableUrl(req.url ?? '') }, res: { statusCode }, responseTime, caller }, 'request completed from the cache front door')
       : undefined
   })
   app.addHook('onClose', (_app, done) => {

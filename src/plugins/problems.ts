@@ -1,6 +1,9 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, asProblem } from '../errors.js'
+import { newRequestId } from './request-id.js'
 
 /** Sends one problem: the only way an error leaves this service. */
 export function sendProblem (reply: FastifyReply, problem: HttpProblem): FastifyReply {
@@ -9,7 +12,30 @@ export function sendProblem (reply: FastifyReply, problem: HttpProblem): Fastify
     .code(problem.status)
     .header('content-type', PROBLEM_CONTENT_TYPE)
     .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
     .send(JSON.stringify(problem.toProblem(reply.request.id)))
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's parser refuses before any request exists (a request
+ * line and headers over MAX_HEADER_BYTES, a malformed request, one too slow to arrive) answers as
+ * a problem too, with a request id, and the connection closes.
+ */
+export function clientError (err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED'
+  const problem = new HttpProblem(code, {
+    detail: code === 'HEADERS_TOO_LARGE'
+      ? 'The request line and headers are larger than this service accepts (MAX_HEADER_BYTES); shorten the query string or the headers'
+      : code === 'REQUEST_TIMEOUT' ? 'The request did not arrive in time' : 'The request is not valid HTTP'
+  })
+  const id = newRequestId()
+  const body = JSON.stringify(problem.toProblem(id))
+  socket.end(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${id}\r\nx-content-type-options: nosniff\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`)
 }
 
 /** Turns whatever was thrown into an HttpProblem; unknown errors are logged and never leak their message. */

@@ -1,9 +1,10 @@
 import fp from 'fastify-plugin'
-import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Config } from '../config.js'
+import { Budget, type Verdict } from '../budgets/budget.js'
 import { HttpProblem } from '../errors.js'
 import { byLabel, countsOf } from '../metrics/registry.js'
+import { sendProblem } from './problems.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,6 +13,8 @@ declare module 'fastify' {
      * when that budget is off. Each request's read context carries it as its `charge()`.
      */
     douyinUncachedBudget: ((req: FastifyRequest) => Promise<void>) | null
+    /** The per-caller budget of /v1 requests, or null when RATE_LIMIT_MAX=0 (the front door takes from it too). */
+    callerBudget: CallerBudget | null
   }
 }
 
@@ -23,9 +26,24 @@ export function callerKey (req: FastifyRequest): string {
   return req.caller !== undefined ? `key:${req.caller}` : `ip:${req.ip}`
 }
 
+/** The headers of a verdict (draft RateLimit fields; Retry-After when refused). */
+export function budgetHeaders (v: Verdict): Array<[string, string]> {
+  const out: Array<[string, string]> = [['ratelimit-limit', String(v.limit)], ['ratelimit-remaining', String(v.remaining)], ['ratelimit-reset', String(v.resetS)]]
+  if (!v.ok) out.push(['retry-after', String(v.resetS)])
+  return out
+}
+
+export interface CallerBudget {
+  budget: Budget
+  /** The 429 problem of a refused verdict. */
+  refusal: (v: Verdict) => HttpProblem
+  /** Counts a refusal (the front door refuses too). */
+  refused: () => void
+}
+
 /**
- * Caller rate limits with @fastify/rate-limit (in Redis when configured, so every instance counts
- * together; a Redis failure lets the request through rather than failing it):
+ * Caller budgets (src/budgets/budget.ts: counted in process, shared through Redis in batches, a
+ * Redis that is away or frozen never on the request path):
  * - every /v1 request counts against RATE_LIMIT_MAX per window, with RateLimit-* headers and a
  *   429 RATE_LIMITED problem (Retry-After) when spent;
  * - a stricter budget, RATE_LIMIT_DOUYIN_UNCACHED_MAX per window, counts only Douyin pages that
@@ -39,50 +57,65 @@ async function rateLimitPlugin (app: FastifyInstance, { config }: { config: Conf
   const { max, windowMs, douyinUncachedMax } = config.rateLimit
   const stats = { caller: 0, douyinUncached: 0 }
   countsOf(app.metricsRegistry, 'bff_rate_limited_total', 'Requests refused 429, by budget', ['budget'], () => byLabel('budget', stats))
+  const perWindow = `${Math.round(windowMs / 1000)} s`
+  const budgets: Budget[] = []
+  app.addHook('onClose', (_app, done) => {
+    for (const b of budgets) b.close()
+    done()
+  })
 
-  // Before the plugin's own onRoute hook: routes outside /v1 opt out, so they get no hook at all.
-  app.addHook('onRoute', route => {
-    if (!route.url.startsWith(LIMITED_PREFIX)) route.config = { ...route.config, rateLimit: false }
-  })
-  await app.register(rateLimit, {
-    global: max > 0,
-    max: Math.max(1, max),
-    timeWindow: windowMs,
-    keyGenerator: callerKey,
-    ...(app.redis ? { redis: app.redis } : {}),
-    nameSpace: 'ratelimit:',
-    skipOnError: true,
-    enableDraftSpec: true,
-    onExceeded: () => { stats.caller++ },
-    errorResponseBuilder: (_req, context) => {
-      const ctx = context as typeof context & { max: number, ttl: number, after: string }
-      return new HttpProblem('RATE_LIMITED', {
-        detail: `Rate limit reached: at most ${ctx.max} requests per ${Math.round(windowMs / 1000)} s per caller; try again in ${ctx.after}`,
-        retryAfter: Math.ceil(ctx.ttl / 1000)
-      })
+  if (max > 0) {
+    const budget = new Budget({ name: 'caller', max, windowMs, redis: app.redis })
+    budgets.push(budget)
+    const caller: CallerBudget = {
+      budget,
+      refusal: v => new HttpProblem('RATE_LIMITED', {
+        detail: `Rate limit reached: at most ${max} requests per ${perWindow} per caller; try again in ${v.resetS} s`,
+        retryAfter: v.resetS
+      }),
+      refused: () => { stats.caller++ }
     }
-  })
+    app.decorate('callerBudget', caller)
+    const send = (reply: FastifyReply, v: Verdict): boolean => {
+      for (const [name, value] of budgetHeaders(v)) reply.header(name, value)
+      if (v.ok) return true
+      caller.refused()
+      sendProblem(reply, caller.refusal(v))
+      return false
+    }
+    const limit: onRequestHookHandler = (req, reply, done) => {
+      const key = callerKey(req)
+      const now = budget.take(key)
+      if (now !== undefined) {
+        if (send(reply, now)) done()
+        return
+      }
+      budget.takeAsync(key).then(v => { if (send(reply, v)) done() }, done)
+    }
+    app.addHook('onRoute', route => {
+      if (!route.url.startsWith(LIMITED_PREFIX)) return
+      route.onRequest = route.onRequest === undefined ? [limit] : [...(Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), limit]
+    })
+  } else {
+    app.decorate('callerBudget', null)
+  }
 
   if (douyinUncachedMax <= 0) {
     app.decorate('douyinUncachedBudget', null)
     return
   }
-  const check = app.createRateLimit({
-    max: douyinUncachedMax,
-    timeWindow: windowMs,
-    skipOnError: true,
-    keyGenerator: req => `douyin-uncached:${callerKey(req)}`
-  })
+  const douyin = new Budget({ name: 'douyin-uncached', max: douyinUncachedMax, windowMs, redis: app.redis })
+  budgets.push(douyin)
   app.decorate('douyinUncachedBudget', async (req: FastifyRequest) => {
-    const result = await check(req)
-    if (!result.isAllowed && result.isExceeded) {
+    const v = await douyin.takeAsync(callerKey(req))
+    if (!v.ok) {
       stats.douyinUncached++
       throw new HttpProblem('RATE_LIMITED', {
-        detail: `Rate limit reached for uncached Douyin data: at most ${douyinUncachedMax} queries per ${Math.round(windowMs / 1000)} s per caller reach Douyin; cached answers are still served`,
-        retryAfter: result.ttlInSeconds
+        detail: `Rate limit reached for uncached Douyin data: at most ${douyinUncachedMax} queries per ${perWindow} per caller reach Douyin; cached answers are still served`,
+        retryAfter: v.resetS
       })
     }
   })
 }
 
-export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis', 'auth', 'metrics'] })
+export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis', 'auth', 'metrics', 'problems'] })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
@@ -62,7 +63,7 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
   })
   const limiter = new QueueingLimiter({
     name: 'douyin',
-    shared: app.redis ? new RedisReserver(app.redis, 'douyin', d.qps, windowMs) : null,
+    shared: app.redis ? new RedisReserver(app.redis, 'douyin', d.qps, windowMs, randomBytes(6).toString('hex')) : null,
     limit: d.qps,
     fallbackLimit: d.qpsFallback,
     windowMs,
@@ -74,7 +75,7 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
   const policies = cachePolicies(config)
   app.decorate('reads', {
     aitoearn: new AitoearnReads({ cache: app.cache, client: aitoearn, policies, log }),
-    douyin: new DouyinReads({ cache: app.cache, client: douyin, limiter, policies, log: douyinLog })
+    douyin: new DouyinReads({ cache: app.cache, client: douyin, limiter, policies, maxRows: d.maxRows, log: douyinLog })
   })
   app.decorate('upstreams', { aitoearn, douyin, douyinLimiter: limiter })
 
@@ -95,12 +96,10 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
   const charge = app.douyinUncachedBudget
   const deadlineMs = config.requestDeadlineMs
   app.decorate('readContext', (req: FastifyRequest, noCache: boolean): ReadContext => {
-    const lang = req.headers['accept-language']
     return {
       requestId: req.id,
       deadline: Date.now() + deadlineMs,
       noCache,
-      ...(typeof lang === 'string' ? { acceptLanguage: lang } : {}),
       charge: charge === null ? NO_CHARGE : () => charge(req)
     }
   })

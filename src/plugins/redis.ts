@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { gaugeOf } from '../metrics/registry.js'
+import { guard, usable } from '../redis-breaker.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +42,7 @@ async function redisPlugin (app: FastifyInstance, opts: { redis?: RedisOptions }
     return
   }
   const redis = createRedis(opts.redis)
+  guard(redis, app.log)
   let up = true
   redis.on('error', (err: Error) => {
     if (up) app.log.warn({ err: { message: err.message } }, 'Redis is unreachable; falling back to in-process paths')
@@ -53,7 +55,7 @@ async function redisPlugin (app: FastifyInstance, opts: { redis?: RedisOptions }
   // Start with Redis when it answers within the connect timeout; otherwise start anyway, in-process.
   await redis.connect().catch(() => { /* reported by the error event; reconnects by itself */ })
   app.decorate('redis', redis)
-  gaugeOf(app.metricsRegistry, 'bff_redis_up', '1 while the Redis connection is ready', () => (redis.status === 'ready' ? 1 : 0))
+  gaugeOf(app.metricsRegistry, 'bff_redis_up', '1 while Redis is in use: connected and answering in time (its circuit breaker closed)', () => (usable(redis) ? 1 : 0))
   app.addHook('onClose', async () => { redis.disconnect() })
 }
 

@@ -10,18 +10,24 @@ const ACCEPTED = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 const prefix = randomBytes(6).toString('hex')
 let counter = 0
 
+/** A new request id: this process's prefix and a counter. */
+export function newRequestId (): string {
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER
+  return `${prefix}-${counter.toString(36)}`
+}
+
 /** Takes the caller's x-request-id when it is sane (length, charset), otherwise makes one. */
 export function genReqId (req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER]
   if (typeof given === 'string' && ACCEPTED.test(given)) return given
-  counter = (counter + 1) % Number.MAX_SAFE_INTEGER
-  return `${prefix}-${counter.toString(36)}`
+  return newRequestId()
 }
 
 async function requestId (app: FastifyInstance) {
   // A callback hook, not an async one: it runs on every request, the cache hits included.
   app.addHook('onRequest', (req, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, req.id)
+    // No content sniffing of any answer: JSON stays JSON, problems stay problems.
+    reply.header(REQUEST_ID_HEADER, req.id).header('x-content-type-options', 'nosniff')
     done()
   })
 }

@@ -14,6 +14,11 @@ declare module 'fastify' {
 
 /** Seconds a caller refused during shutdown is asked to wait (another instance takes over). */
 export const SHUTDOWN_RETRY_AFTER_S = 2
+/**
+ * How long kept-alive connections stay open after SIGTERM (and after the last request in flight)
+ * for their next request to be told 503 + Connection: close, rather than find the socket reset.
+ */
+export const DRAIN_MS = 1000
 
 /**
  * Graceful shutdown, from `app.close()` (SIGTERM in the server): new requests are refused with 503
@@ -26,6 +31,9 @@ export const SHUTDOWN_RETRY_AFTER_S = 2
 async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
   let closing = false
   let timer: NodeJS.Timeout | undefined
+  /** The server's own closeIdleConnections, held back while draining; undefined before closing. */
+  let closeIdle: (() => void) | undefined
+  let drained = false
   const inflight = new Map<FastifyRequest, FastifyReply>()
   const state = { inflight: () => inflight.size, refused: 0, expired: 0, closing: () => closing }
   app.decorate('drain', state)
@@ -46,15 +54,30 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
   })
   app.addHook('onResponse', (req, _reply, done) => {
     inflight.delete(req)
+    if (drained) closeIdleWhenQuiet()
     done()
   })
   app.addHook('onRequestAbort', (req, done) => {
     inflight.delete(req)
+    if (drained) closeIdleWhenQuiet()
     done()
   })
 
   app.addHook('preClose', done => {
     closing = true
+    // Node's server.close() (and Fastify before it) closes idle kept-alive connections at once: a
+    // client sending on one at that moment sees a reset. They stay open instead, their next request
+    // is answered 503 + Connection: close, and the idle rest are closed once DRAIN_MS has passed
+    // with nothing in flight.
+    const server = app.server
+    if (closeIdle === undefined) {
+      closeIdle = server.closeIdleConnections.bind(server)
+      server.closeIdleConnections = () => {}
+      setTimeout(() => {
+        drained = true
+        closeIdleWhenQuiet()
+      }, DRAIN_MS).unref()
+    }
     for (const reply of inflight.values()) if (!reply.raw.headersSent) reply.header('connection', 'close')
     if (inflight.size > 0) {
       app.log.info({ inflight: inflight.size, graceMs: config.shutdownGraceMs }, 'shutting down: letting requests in flight finish')
@@ -67,6 +90,11 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
     done()
   })
 
+  /** Once drained and nothing is in flight: the idle connections go, and the server can close. */
+  function closeIdleWhenQuiet (): void {
+    if (closeIdle !== undefined && inflight.size === 0) closeIdle()
+  }
+
   function expire (): void {
     const left = [...inflight.values()].filter(reply => !reply.sent && !reply.raw.headersSent && !reply.raw.destroyed)
     app.log.warn({ unfinished: left.length }, 'shutdown grace period over: answering the rest 503')
@@ -77,7 +105,8 @@ async function shutdown (app: FastifyInstance, { config }: { config: Config }) {
       sendProblem(reply, refusal('The service shut down before this request finished; retry'))
     }
     // Each answer closes its connection once written; idle keep-alives must not hold the exit.
-    setImmediate(() => app.server.closeIdleConnections())
+    drained = true
+    setImmediate(closeIdleWhenQuiet)
   }
 }
 

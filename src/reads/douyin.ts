@@ -9,6 +9,7 @@
 import pLimit from 'p-limit'
 import { cacheKey, type CachePolicy, type CacheResult, type ReadThrough } from '../cache/cache.js'
 import type { Entry } from '../cache/entry.js'
+import { HttpProblem } from '../errors.js'
 import { byteLru } from '../cache/memory-store.js'
 import { addDays, beijingDate, beijingEnd, beijingStart } from '../schemas/dates.js'
 import { DailyBodySchema, QueryResultSchema, type DailyBody, type QueryResult } from '../schemas/douyin.js'
@@ -33,6 +34,8 @@ export const NOT_A_VIDEO = 'The work id is not a Douyin video id (digits)'
 export interface DouyinReadsOptions {
   cache: ReadThrough
   client: DouyinClient
+  /** Most rows one request may pull (DOUYIN_MAX_ROWS). */
+  maxRows: number
   /** The shared Douyin ceiling: asked before every HTTP attempt. */
   limiter: UpstreamLimiter
   policies: Record<PolicyName, CachePolicy>
@@ -73,6 +76,9 @@ export class DouyinReads {
    */
   daily (params: DailyParams, now = Date.now()): Read {
     const plan = planDaily(params, now)
+    if (!plan.all && plan.queries.length * plan.pageSize > this.opts.maxRows) {
+      throw this.tooLarge(`${plan.queries.length} upstream queries x pageSize ${plan.pageSize} could pull more than ${this.opts.maxRows} rows: lower pageSize or narrow the range`)
+    }
     const today = beijingDate(now)
     const dates = [plan.queries[0]?.billing_date ?? today, plan.queries.at(-1)?.billing_date ?? today]
     const policy = douyinPolicy(this.opts.policies, dates, today)
@@ -81,7 +87,8 @@ export class DouyinReads {
   }
 
   private async fillDaily (plan: DailyPlan, today: string, ctx: ReadContext): Promise<Buffer> {
-    const results = await allLimited(plan.queries, q => this.query(q, plan, today, ctx))
+    const budget = { rows: this.opts.maxRows }
+    const results = await allLimited(plan.queries, q => this.query(q, plan, today, ctx, budget))
     // Merge: a video appears once per day, whichever window or page brought it first.
     const seen = new Set<string>()
     const items: Work[] = []
@@ -100,24 +107,27 @@ export class DouyinReads {
   }
 
   /** One upstream query (one page, or every page with all=true) through its own cache entry. */
-  private async query (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, today: string, ctx: ReadContext): Promise<QueryResult> {
-    const { entry } = await this.queryRead(q, plan, today).get(ctx)
+  private async query (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, today: string, ctx: ReadContext, budget: RowBudget): Promise<QueryResult> {
+    const { entry } = await this.queryRead(q, plan, today, budget).get(ctx)
     if (entry.status !== 200) throw problemOf(entry)
     return JSON.parse(entry.body.toString('utf8')) as QueryResult
   }
 
-  /** The read of one upstream query: its key is everything the query sends, and its paging. */
-  private queryRead (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, today: string): Read {
+  /**
+   * The read of one upstream query: its key is everything the query sends, and its paging. A fill
+   * spends the request's row budget (`budget`, shared by its queries) as pages arrive.
+   */
+  private queryRead (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, today: string, budget: RowBudget): Read {
     const policy = douyinPolicy(this.opts.policies, [q.billing_date], today)
     const key = cacheKey(policy, this.opts.client.fingerprint, { scope: 'query', ...q, page: plan.all ? 'all' : plan.page, pageSize: plan.pageSize })
-    return new CachedRead(this.opts.cache, key, policy, async ctx => this.checkQuery(await this.load(q, plan, ctx), ctx.requestId))
+    return new CachedRead(this.opts.cache, key, policy, async ctx => this.checkQuery(await this.load(q, plan, ctx, budget), ctx.requestId))
   }
 
   /**
    * The upstream pages of one query: its one page, or (all=true) every page until a short one, as
    * background work. Each page charges the caller first; each HTTP attempt asks the limiter.
    */
-  private async load (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, ctx: ReadContext): Promise<QueryResult> {
+  private async load (q: UpstreamQuery, plan: Pick<DailyPlan, 'all' | 'page' | 'pageSize'>, ctx: ReadContext, budget: RowBudget): Promise<QueryResult> {
     const { client } = this.opts
     if (!plan.all) {
       await ctx.charge()
@@ -128,11 +138,20 @@ export class DouyinReads {
     const admission = this.admission(walk)
     const items: Work[] = []
     for (let page = 1; ; page++) {
+      // The next page could be full: not asked for when it would not fit the request's rows.
+      if (budget.rows < plan.pageSize) {
+        throw this.tooLarge(`all=true walked ${page - 1} pages of ${plan.pageSize} rows and more follow: more than ${this.opts.maxRows} rows; page through with page/pageSize, or narrow the range`)
+      }
       await ctx.charge()
       const rows = await client.dailyPage(q, page, plan.pageSize, walk, admission)
+      budget.rows -= rows.length
       for (const row of rows) items.push(row)
       if (rows.length < plan.pageSize) return { items, full: false }
     }
+  }
+
+  private tooLarge (detail: string): HttpProblem {
+    return new HttpProblem('RESULT_TOO_LARGE', { detail, errors: [{ in: 'querystring', field: 'all', message: `at most ${this.opts.maxRows} rows per request (DOUYIN_MAX_ROWS)` }] })
   }
 
   /**
@@ -178,8 +197,13 @@ export class DouyinReads {
     const entries: Array<[string, CacheResult]> = []
     await allLimited(dates, async date => {
       const q: UpstreamQuery = { billing_date: date, ...window }
+      // Pages of one date are searched one at a time (each its own cache entry, so nothing piles
+      // up in memory); an endless listing still ends after DOUYIN_MAX_ROWS rows.
+      const budget = { rows: this.opts.maxRows }
       for (let page = 1; !stopped(); page++) {
-        const result = await this.queryRead(q, { all: false, page, pageSize: VIDEO_PAGE_SIZE }, v.today).get(ctx)
+        if (budget.rows < VIDEO_PAGE_SIZE) throw this.tooLarge(`Looking for the video on ${date} took more than ${this.opts.maxRows} Douyin rows; pass douyinId to narrow the queries`)
+        budget.rows -= VIDEO_PAGE_SIZE
+        const result = await this.queryRead(q, { all: false, page, pageSize: VIDEO_PAGE_SIZE }, v.today, budget).get(ctx)
         entries.push([`d:${date}:${page}`, result])
         if (result.entry.status !== 200) throw problemOf(result.entry)
         const found = this.findRow(result.entry, v.workId)
@@ -211,6 +235,9 @@ export function douyinPolicy (policies: Record<PolicyName, CachePolicy>, billing
   const settledUntil = new Date(Date.parse(`${todayBeijing}T00:00:00Z`) - SETTLED_AFTER_DAYS * 86_400_000).toISOString().slice(0, 10)
   return billingDates.every(d => d <= settledUntil) ? policies.douyinSettled : policies.douyinRecent
 }
+
+/** Rows a request may still pull, shared by its queries. */
+interface RowBudget { rows: number }
 
 /** Sum of each metric over the items; null where no item reports it (never a 0 for "unknown"). */
 export function sumMetrics (items: Work[]): Metrics {

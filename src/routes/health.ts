@@ -25,8 +25,12 @@ const health: FastifyPluginAsyncTypebox<{ checks: ReadinessCheck[] }> = async (a
   })
 
   app.get('/readyz', {
-    schema: { summary: 'Readiness: Redis answers when configured; each upstream is configured or sandboxed', response: { 200: Ready, 503: Ready } }
-  }, async (_req, reply) => {
+    schema: {
+      summary: 'Readiness: Redis answers when configured; each upstream is configured or sandboxed',
+      description: 'Open to probes; each check\'s `detail` is shown only to a caller with a valid API key.',
+      response: { 200: Ready, 503: Ready }
+    }
+  }, async (req, reply) => {
     const entries = await Promise.all(opts.checks.map(async c => {
       try {
         return [c.name, await c.check()] as const
@@ -34,7 +38,9 @@ const health: FastifyPluginAsyncTypebox<{ checks: ReadinessCheck[] }> = async (a
         return [c.name, { ok: false, detail: (err as Error).message }] as const
       }
     }))
-    const checks = Object.fromEntries(entries)
+    // What is wrong and where stays with the callers we know; a probe needs only ok or not.
+    const known = req.caller !== undefined
+    const checks = Object.fromEntries(entries.map(([name, r]) => [name, known ? r : { ok: r.ok }]))
     const ready = entries.every(([, r]) => r.ok)
     return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready, checks })
   })

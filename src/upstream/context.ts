@@ -6,8 +6,6 @@ export interface CallContext {
   requestId: string
   /** Epoch ms by which the whole call, queueing and retries included, must be over. */
   deadline: number
-  /** The caller's Accept-Language (AiToEarn forwards an en-US / zh-CN match only). */
-  acceptLanguage?: string
   /** `background`: cache refreshes and page walks, which yield to interactive requests upstream. */
   priority?: Priority
 }

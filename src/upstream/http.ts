@@ -5,9 +5,14 @@ import { HttpProblem } from '../errors.js'
 
 export type UpstreamName = 'aitoearn' | 'douyin'
 
+/** Where a client logs what an upstream sent that we could not use (pino's shape). */
+export interface UpstreamLog { warn: (obj: object, msg: string) => void }
+
 export interface UpstreamHttpOptions {
   /** Timeout of one attempt: connect, headers and body each. */
   timeoutMs: number
+  /** Told about failed answers, with a sample of the body (logs are scrubbed of secrets; problems never carry samples). */
+  log?: UpstreamLog
   /** Largest body accepted; a longer one is a bad response. */
   maxBodyBytes?: number
   connections?: number
@@ -42,6 +47,26 @@ export interface UpstreamResponse {
  */
 export function fingerprint (identity: string): string {
   return createHash('sha256').update(identity).digest('hex').slice(0, 12)
+}
+
+/** The longest Retry-After of an upstream that is passed on (an hour): beyond it, something is off. */
+const MAX_RETRY_AFTER_S = 3600
+
+/**
+ * An upstream's Retry-After (RFC 9110: delay-seconds or an HTTP-date) as whole seconds from now,
+ * at least 1 and at most an hour; undefined when absent or unreadable.
+ */
+export function retryAfterSeconds (header: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim()
+  if (value === undefined || value === '') return undefined
+  let seconds: number
+  if (/^\d{1,10}$/.test(value)) seconds = Number(value)
+  else {
+    const at = Date.parse(value)
+    if (Number.isNaN(at)) return undefined
+    seconds = Math.ceil((at - nowMs) / 1000)
+  }
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds))
 }
 
 /** Jittered exponential backoff: base * 2^attempt, full jitter, capped. */
@@ -82,7 +107,10 @@ export class UpstreamHttp {
 
   async request (req: UpstreamRequest): Promise<UpstreamResponse> {
     let failure: HttpProblem | undefined
+    let cut = 0
     for (let attempt = 0; ; attempt++) {
+      /** The upstream's own Retry-After on this attempt's 5xx: no retry before it. */
+      let after: number | undefined
       if (req.admit !== undefined) {
         if (failure === undefined) await req.admit(false)
         else await req.admit(true).catch(() => { throw failure })
@@ -93,17 +121,26 @@ export class UpstreamHttp {
           this.stats.ok!++
           return res
         }
+        this.opts.log?.warn({ upstream: this.name, status: res.status, sample: sample(res.body) }, `${this.name} answered HTTP ${res.status}`)
+        after = retryAfterSeconds(res.headers['retry-after'])
         failure = new HttpProblem('UPSTREAM_ERROR', {
           detail: `${this.name} answered HTTP ${res.status}`,
-          upstream: { name: this.name, code: `HTTP_${res.status}`, message: sample(res.body) }
+          upstream: { name: this.name, code: `HTTP_${res.status}` },
+          ...(after !== undefined ? { retryAfter: after } : {})
         })
         this.count(failure)
       } catch (err) {
         failure = this.classify(err, req.deadline)
         this.count(failure)
         if (failure.code === 'UPSTREAM_TIMEOUT' && Date.now() >= req.deadline) throw failure
+        // A body over the bound would be over it again: never fetched twice. A cut body may be a
+        // dropped connection: tried once more, not three times.
+        if (err instanceof BodyTooLarge) throw failure
+        if (err instanceof TruncatedBody || err instanceof undiciErrors.ResponseContentLengthMismatchError) {
+          if (cut++ > 0) throw failure
+        }
       }
-      if (!req.retry || attempt >= 3 || !(await waitWithin(backoffMs(attempt), req.deadline))) throw failure
+      if (!req.retry || attempt >= 3 || !(await waitWithin(Math.max(backoffMs(attempt), (after ?? 0) * 1000), req.deadline))) throw failure
     }
   }
 
@@ -131,13 +168,13 @@ export class UpstreamHttp {
         size += (chunk as Buffer).length
         if (size > this.maxBodyBytes) {
           res.body.destroy()
-          throw new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} sent a body larger than ${this.maxBodyBytes} bytes`, upstream: { name: this.name } })
+          throw new BodyTooLarge(this.maxBodyBytes)
         }
         chunks.push(chunk as Buffer)
       }
     } catch (err) {
       // Headers arrived, the body did not: a timeout stays a timeout, anything else is a cut-off body.
-      if (err instanceof HttpProblem || Date.now() >= req.deadline || err instanceof undiciErrors.BodyTimeoutError) throw err
+      if (err instanceof BodyTooLarge || Date.now() >= req.deadline || err instanceof undiciErrors.BodyTimeoutError) throw err
       throw new TruncatedBody()
     }
     return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }
@@ -145,8 +182,10 @@ export class UpstreamHttp {
 
   private classify (err: unknown, deadline: number): HttpProblem {
     if (err instanceof HttpProblem) return err
+    if (err instanceof BodyTooLarge) return new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${this.name} sent a body larger than ${err.bytes} bytes`, upstream: { name: this.name } })
     const e = err as { name?: string, code?: string, message?: string }
-    const upstream = { name: this.name, message: e?.code ?? e?.name }
+    const why = typeof e?.code === 'string' ? e.code : e?.name
+    const upstream = { name: this.name, ...(why !== undefined ? { message: String(why) } : {}) }
     if (err instanceof DeadlineReached || e?.name === 'TimeoutError' || e?.name === 'AbortError' ||
         err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError ||
         err instanceof undiciErrors.ConnectTimeoutError || Date.now() >= deadline) {
@@ -172,6 +211,9 @@ export class UpstreamHttp {
 }
 
 class DeadlineReached extends Error {}
+class BodyTooLarge extends Error {
+  constructor (readonly bytes: number) { super('body too large') }
+}
 class TruncatedBody extends Error {}
 
 /** A short, single-line sample of a body for logs and problems. */
@@ -180,14 +222,15 @@ export function sample (body: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat
 }
 
-/** Parses a JSON body; a body that is not JSON (an HTML page, a cut-off document) is a bad response. */
-export function parseJson (name: UpstreamName, body: string, parse: (text: string) => unknown = JSON.parse): unknown {
+/**
+ * Parses a JSON body; a body that is not JSON (an HTML page, a cut-off document) is a bad
+ * response: its sample goes to the log, never into the problem.
+ */
+export function parseJson (name: UpstreamName, body: string, log: UpstreamLog, parse: (text: string) => unknown = JSON.parse): unknown {
   try {
     return parse(body)
   } catch {
-    throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
-      detail: `${name} sent a body that is not JSON`,
-      upstream: { name, message: sample(body, 120) }
-    })
+    log.warn({ upstream: name, sample: sample(body, 120) }, `${name} sent a body that is not JSON`)
+    throw new HttpProblem('UPSTREAM_BAD_RESPONSE', { detail: `${name} sent a body that is not JSON`, upstream: { name } })
   }
 }

@@ -44,6 +44,11 @@ export class OwnRedis {
     }
   }
 
+  /** SIGSTOP: the server keeps its connections and answers nothing (a hung Redis). */
+  freeze (): void { this.child?.kill('SIGSTOP') }
+  /** SIGCONT: it answers again. */
+  thaw (): void { this.child?.kill('SIGCONT') }
+
   async stop (): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null) return

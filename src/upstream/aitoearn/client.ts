@@ -11,11 +11,11 @@ import type { TSchema, Static } from '@sinclair/typebox'
 import { HttpProblem } from '../../errors.js'
 import { isPlatform } from '../../schemas/metrics.js'
 import type { CallContext } from '../context.js'
-import { UpstreamHttp, fingerprint, parseJson, sample } from '../http.js'
+import { UpstreamHttp, fingerprint, parseJson, retryAfterSeconds, sample } from '../http.js'
 import type { PlatformInfo, PlatformsBody, WorkAnalyticsBody, WorksPageBody } from '../../schemas/aitoearn.js'
 import { mapAnalytics, mapListItem, mapPage, mapPlatform } from './map.js'
 import { problemForCode, problemForStatus, type Operation } from './problems.js'
-import { analyticsPath, listWorksPath, platformsPath, upstreamLanguage, type AnalyticsParams, type ListWorksParams } from './requests.js'
+import { analyticsPath, listWorksPath, platformsPath, type AnalyticsParams, type ListWorksParams } from './requests.js'
 import { AnalyticsData, Envelope, ListData, PlatformsData, type UpPlatform } from './upstream-schemas.js'
 
 export interface AitoearnClientOptions {
@@ -33,7 +33,7 @@ export class AitoearnClient {
   private readonly log: FastifyBaseLogger
 
   constructor (opts: AitoearnClientOptions) {
-    this.http = new UpstreamHttp('aitoearn', opts.baseUrl, { timeoutMs: opts.timeoutMs })
+    this.http = new UpstreamHttp('aitoearn', opts.baseUrl, { timeoutMs: opts.timeoutMs, log: opts.log })
     this.apiKey = opts.apiKey
     this.fingerprint = fingerprint(`${opts.baseUrl}|${opts.apiKey ?? ''}`)
     this.log = opts.log
@@ -58,6 +58,15 @@ export class AitoearnClient {
   async listWorks (params: ListWorksParams, ctx: CallContext): Promise<WorksPageBody> {
     const { path, platform } = listWorksPath(params)
     const data = await this.call('listWorks', path, ctx, true, ListData, platform)
+    const { hasNext, nextCursor } = data.pagination
+    if (hasNext === true && params.cursor !== undefined && params.direction !== 'previous' && nextCursor === params.cursor) {
+      // Handed on, this cursor would have a client page for ever.
+      this.log.warn({ reqId: ctx.requestId, upstream: 'aitoearn', platform }, 'AiToEarn answered hasNext with the cursor it was given')
+      throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
+        detail: 'AiToEarn answered "more pages" with the same cursor it was asked for: the listing does not advance; stop paging here',
+        upstream: { name: 'aitoearn' }
+      })
+    }
     return {
       platform,
       items: data.items.map(item => mapListItem(item, platform, params.accountId)),
@@ -89,10 +98,9 @@ export class AitoearnClient {
 
   /** One GET: headers, transport, envelope, business code, data shape. */
   private async call<S extends TSchema> (op: Operation, path: string, ctx: CallContext, keyed: boolean, check: TypeCheck<S>, platform: string | undefined): Promise<Static<S>> {
-    const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': ctx.requestId }
+    // Always en-US: an answer is cached for every caller, so it must not depend on who asked first.
+    const headers: Record<string, string> = { accept: 'application/json', 'accept-language': 'en-US', 'x-request-id': ctx.requestId }
     if (keyed && this.apiKey) headers['x-api-key'] = this.apiKey
-    const lang = upstreamLanguage(ctx.acceptLanguage)
-    if (lang) headers['accept-language'] = lang
     // GETs only, all retried on network errors and 5xx within the deadline. Analytics too: its
     // snapshot write upstream appends an observation (a rare duplicate point is harmless), while
     // failing the caller on one dropped connection is not; the cache layer bounds call volume.
@@ -102,9 +110,10 @@ export class AitoearnClient {
       let env: unknown
       try { env = JSON.parse(res.body) } catch { env = undefined }
       if (Envelope.Check(env) && env.code !== 0) throw problemForCode(env.code, env.message, op, platform, env.requestId ?? upstreamId)
-      throw problemForStatus(res.status, res.body, upstreamId)
+      this.log.warn({ upstream: 'aitoearn', status: res.status, sample: sample(res.body, 200) }, `AiToEarn answered HTTP ${res.status}`)
+      throw problemForStatus(res.status, upstreamId, retryAfterSeconds(res.headers['retry-after']))
     }
-    const json = parseJson('aitoearn', res.body)
+    const json = parseJson('aitoearn', res.body, this.log)
     if (!Envelope.Check(json)) throw this.badShape(op, 'envelope', Envelope, json, res.body, ctx)
     if (json.code !== 0) throw problemForCode(json.code, json.message, op, platform, json.requestId ?? upstreamId)
     if (!check.Check(json.data)) throw this.badShape(op, 'data', check, json.data, res.body, ctx)
@@ -117,7 +126,7 @@ export class AitoearnClient {
     this.log.warn({ requestId: ctx.requestId, upstream: 'aitoearn', op, where, error: first?.message, sample: sample(body, 200) }, 'AiToEarn sent a body that does not match its schema')
     return new HttpProblem('UPSTREAM_BAD_RESPONSE', {
       detail: `AiToEarn sent an unexpected ${op} answer (${where}: ${first?.message ?? 'invalid'})`,
-      upstream: { name: 'aitoearn', message: sample(body, 120) }
+      upstream: { name: 'aitoearn' }
     })
   }
 }

@@ -57,9 +57,9 @@ export function problemForCode (code: number, message: string | null | undefined
 }
 
 /** An answer that is not HTTP 200 and carries no business code (a proxy's page, a 429, ...). */
-export function problemForStatus (status: number, body: string, requestId: string | undefined): HttpProblem {
-  const upstream = { name: 'aitoearn', code: `HTTP_${status}`, message: sample(body, 120), ...(requestId ? { requestId } : {}) }
-  if (status === 429) return new HttpProblem('UPSTREAM_RATE_LIMITED', { detail: 'AiToEarn answered HTTP 429', upstream, retryAfter: 1 })
+export function problemForStatus (status: number, requestId: string | undefined, retryAfter: number | undefined): HttpProblem {
+  const upstream = { name: 'aitoearn', code: `HTTP_${status}`, ...(requestId ? { requestId } : {}) }
+  if (status === 429) return new HttpProblem('UPSTREAM_RATE_LIMITED', { detail: 'AiToEarn answered HTTP 429', upstream, retryAfter: retryAfter ?? 1 })
   if (status === 401 || status === 403) return new HttpProblem('UPSTREAM_AUTH', { detail: `AiToEarn answered HTTP ${status}: our credentials were refused`, upstream })
   return new HttpProblem('UPSTREAM_ERROR', { detail: `AiToEarn answered HTTP ${status}`, upstream })
 }

@@ -140,22 +140,3 @@ export function analyticsPath (params: AnalyticsParams): { path: string, platfor
   if (until !== undefined) query += `&until=${encodeURIComponent(new Date(until).toISOString())}`
   return { path: `/api/v2/channels/works/${platform}/${segment}/analytics?${query}`, platform }
 }
-
-/**
- * The Accept-Language to forward: AiToEarn speaks en-US and zh-CN only, so the caller's best
- * match among those, or nothing (the server's default, en-US). Other or odd values are not sent.
- */
-export function upstreamLanguage (header: string | undefined): 'en-US' | 'zh-CN' | undefined {
-  if (!header || header.length > 256) return undefined
-  let best: 'en-US' | 'zh-CN' | undefined
-  let bestQ = 0
-  for (const part of header.split(',', 20)) {
-    const m = /^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([01](?:\.\d{0,3})?))?\s*$/.exec(part)
-    if (!m) continue
-    const primary = m[1]!.toLowerCase()
-    const q = m[2] === undefined ? 1 : Number(m[2])
-    const lang = primary === 'zh' ? 'zh-CN' : primary === 'en' ? 'en-US' : undefined
-    if (lang && q > bestQ) { best = lang; bestQ = q }
-  }
-  return best
-}

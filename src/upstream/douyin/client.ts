@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { HttpProblem } from '../../errors.js'
 import type { Work } from '../../schemas/metrics.js'
 import type { CallContext } from '../context.js'
-import { UpstreamHttp, backoffMs, fingerprint, sample, waitWithin } from '../http.js'
+import { UpstreamHttp, backoffMs, fingerprint, retryAfterSeconds, sample, waitWithin } from '../http.js'
 import type { Admission } from '../limiter/types.js'
 import { ERR, QUOTA_PAUSE_S, RISK_PAUSE_S, actionFor, problemFor } from './errors.js'
 import type { UpstreamQuery } from './params.js'
@@ -43,7 +43,7 @@ export class DouyinClient {
   constructor (opts: DouyinClientOptions) {
     this.fingerprint = fingerprint(`${opts.baseUrl}|${opts.clientKey ?? ''}|${opts.accessToken ?? ''}`)
     this.log = opts.log
-    this.http = new UpstreamHttp('douyin', opts.baseUrl, { timeoutMs: opts.timeoutMs, maxBodyBytes: 32 * 1024 * 1024 })
+    this.http = new UpstreamHttp('douyin', opts.baseUrl, { timeoutMs: opts.timeoutMs, maxBodyBytes: 32 * 1024 * 1024, log: opts.log })
     if (opts.accessToken) this.tokens = new StaticToken(opts.accessToken)
     else if (opts.clientKey && opts.clientSecret) {
       this.tokens = new SharedToken({
@@ -105,6 +105,13 @@ export class DouyinClient {
         // Every HTTP attempt, the transport's retries and ours below alike, takes its own slot.
         admit: retry => admission.admit(retry || attempt > 0)
       })
+      if (res.status === 429) {
+        // Douyin's gate says "too many" in HTTP: every instance pauses for as long as it asks.
+        const after = retryAfterSeconds(res.headers['retry-after']) ?? 1
+        this.log.warn({ reqId: ctx.requestId, retryAfter: after }, 'Douyin answered HTTP 429; every instance cools down')
+        await admission.cooldown(after * 1000)
+        throw new HttpProblem('UPSTREAM_RATE_LIMITED', { detail: 'Douyin answered HTTP 429 (too many requests)', upstream: { name: 'douyin', code: 'HTTP_429' }, retryAfter: after })
+      }
       const env = this.envelope(res.status, res.body, ctx)
       const says = { errNo: env.err_no, errMsg: env.err_msg ?? '', logId: env.log_id ?? undefined }
       const last = attempt + 1 >= MAX_ATTEMPTS
@@ -154,8 +161,7 @@ export class DouyinClient {
     }
     if (body !== undefined && EnvelopeCheck.Check(body)) return body
     this.log.warn({ reqId: ctx.requestId, status, sample: sample(text, 300) }, 'Douyin sent an answer of an unexpected shape')
-    const upstream = { name: 'douyin', code: `HTTP_${status}`, message: sample(text, 120) }
-    if (status === 429) throw new HttpProblem('UPSTREAM_RATE_LIMITED', { detail: 'Douyin answered HTTP 429', upstream, retryAfter: 1 })
+    const upstream = { name: 'douyin', code: `HTTP_${status}` }
     if (status !== 200) throw new HttpProblem('UPSTREAM_ERROR', { detail: `Douyin answered HTTP ${status}`, upstream })
     throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
       detail: body === undefined ? 'Douyin sent a body that is not JSON' : 'Douyin sent an answer of an unexpected shape',

@@ -6,6 +6,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { HttpProblem } from '../../errors.js'
+import { secrets } from '../../secrets.js'
+import { usable } from '../../redis-breaker.js'
 import { parseJson, sample, type UpstreamHttp } from '../http.js'
 
 /**
@@ -16,15 +18,19 @@ import { parseJson, sample, type UpstreamHttp } from '../http.js'
  */
 export const STABLE_TOKEN_PATH = '/oauth/stable_client_token/'
 
+// Numbers may come as digit strings (`"expires_in": "7200"`): read as the numbers they are.
+const Whole = Type.Union([Type.Integer(), Type.String({ pattern: '^-?[0-9]{1,12}$' })])
 const TokenAnswer = TypeCompiler.Compile(Type.Object({
   data: Type.Object({
     access_token: Type.Optional(Type.String()),
-    expires_in: Type.Optional(Type.Integer()),
-    error_code: Type.Optional(Type.Integer()),
+    expires_in: Type.Optional(Whole),
+    error_code: Type.Optional(Whole),
     description: Type.Optional(Type.String())
   }),
   message: Type.Optional(Type.String())
 }))
+/** Any access token in a token answer's text, whatever its shape: a secret from the moment it arrives. */
+const TOKEN_IN_TEXT = /"access_token"\s*:\s*"([^"\\]{1,4096})"/g
 
 interface TokenRecord {
   token: string
@@ -51,7 +57,7 @@ export interface TokenStats { fetches: number, failures: number }
 /** A ready token from DOUYIN_ACCESS_TOKEN, used as is: nothing to refresh. */
 export class StaticToken implements TokenSource {
   readonly renewable = false
-  constructor (private readonly token: string) {}
+  constructor (private readonly token: string) { secrets.add(token) }
   async get (): Promise<string> { return this.token }
   async renew (): Promise<string> {
     throw new HttpProblem('UPSTREAM_AUTH', {
@@ -97,6 +103,7 @@ export class SharedToken implements TokenSource {
   private readonly lockTtlMs: number
 
   constructor (private readonly opts: SharedTokenOptions) {
+    secrets.add(opts.clientSecret)
     const app = createHash('sha256').update(opts.clientKey).digest('hex').slice(0, 16)
     this.key = `douyin:token:${app}`
     this.lockKey = `douyin:token-lock:${app}`
@@ -165,6 +172,7 @@ export class SharedToken implements TokenSource {
   }
 
   private use (rec: TokenRecord): TokenRecord {
+    secrets.learn(rec.token)
     this.local = rec
     return rec
   }
@@ -173,7 +181,8 @@ export class SharedToken implements TokenSource {
   private async usableRedis (deadline: number): Promise<Redis | undefined> {
     const redis = this.opts.redis
     if (!redis) return undefined
-    if (redis.status === 'ready') return redis
+    if (usable(redis)) return redis
+    if (redis.status === 'ready') return undefined // ready, but the breaker is open: not now
     if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return undefined
     const wait = Math.min(1000, deadline - Date.now())
     if (wait <= 0) return undefined
@@ -236,18 +245,21 @@ export class SharedToken implements TokenSource {
       deadline: Math.min(deadline, Date.now() + this.lockTtlMs),
       retry: true
     })
-    const body = parseJson('douyin', res.body)
+    for (const m of res.body.matchAll(TOKEN_IN_TEXT)) secrets.learn(m[1])
+    const body = parseJson('douyin', res.body, log)
     if (res.status !== 200 || !TokenAnswer.Check(body)) {
-      const shown = this.scrub(sample(res.body, 120))
-      log.warn({ upstream: 'douyin', status: res.status, sample: shown }, 'Douyin token endpoint sent an unexpected answer')
+      // The sample goes to the log (scrubbed of every secret we know); the caller gets none of it.
+      log.warn({ upstream: 'douyin', status: res.status, sample: sample(res.body, 120) }, 'Douyin token endpoint sent an unexpected answer')
       throw new HttpProblem(res.status === 200 ? 'UPSTREAM_BAD_RESPONSE' : 'UPSTREAM_AUTH', {
         detail: `Douyin's token endpoint answered HTTP ${res.status} with an unexpected body`,
-        upstream: { name: 'douyin', code: `HTTP_${res.status}`, message: shown }
+        upstream: { name: 'douyin', code: `HTTP_${res.status}` }
       })
     }
-    const { access_token: token, expires_in: expiresIn, error_code: code = 0, description } = body.data
-    if (code !== 0 || !token || !expiresIn || expiresIn <= 0) {
-      const upstream = { name: 'douyin', code: code || 'NO_TOKEN', message: this.scrub(description ?? body.message ?? '') }
+    const { access_token: token, description } = body.data
+    const expiresIn = Number(body.data.expires_in ?? 0)
+    const code = Number(body.data.error_code ?? 0)
+    if (code !== 0 || !token || !(expiresIn > 0)) {
+      const upstream = { name: 'douyin', code: code || 'NO_TOKEN', message: description ?? body.message ?? '' }
       if (code === 10020) {
         throw new HttpProblem('UPSTREAM_RATE_LIMITED', { detail: "Douyin's token endpoint allows 500 calls in 5 minutes; it refused this one", upstream, retryAfter: 60 })
       }
@@ -265,10 +277,5 @@ export class SharedToken implements TokenSource {
     const refreshAt = Math.min(Math.max(expiresAt - ahead, now + MIN_REFRESH_INTERVAL_MS), expiresAt - SAFETY_MS)
     log.info({ upstream: 'douyin', expiresIn, renewed: token !== old }, 'Douyin access token obtained')
     return { token, expiresAt, refreshAt }
-  }
-
-  /** Removes our secret from anything Douyin echoes back. */
-  private scrub (text: string): string {
-    return text.replaceAll(this.opts.clientSecret, '[redacted]')
   }
 }

@@ -13,6 +13,15 @@ interface Waiter {
   reject: (err: Error) => void
 }
 
+/** How often an instance renews its lease in the shared limiter's fleet. */
+const HEARTBEAT_MS = 500
+/**
+ * How long, after an instance comes back from its local share, the shared budget keeps room for
+ * the others that may not be back yet: the longest an instance takes to see Redis again (its
+ * reconnect back-off, 2 s, and the breaker's probe) plus one window of its local sends.
+ */
+const RECOVERY_MS = 4500
+
 export interface LimiterStats {
   admitted: number
   rejected: number
@@ -27,8 +36,11 @@ export interface QueueingLimiterOptions {
   shared: RedisReserver | null
   /** The ceiling per window. */
   limit: number
-  /** Each instance's share of the ceiling while Redis is configured but down. */
-  fallbackLimit: number
+  /**
+   * Each instance's share of the ceiling while Redis is configured but away; default the ceiling
+   * split over the fleet last seen in Redis (its leases).
+   */
+  fallbackLimit?: number | undefined
   windowMs: number
   /** Most requests waiting in this instance; more are refused at once. */
   maxQueue: number
@@ -57,16 +69,36 @@ export class QueueingLimiter implements UpstreamLimiter {
   private pumping = false
   /** Actual send times (performance clock) of this instance's last admissions, oldest first. */
   private readonly sent: number[] = []
-  private readonly localLimit: number
+  private localLimit: number
   /** Send time (ms, performance clock) of the last admission, whichever reserver gave it. */
   private lastSend = 0
   private usingShared: boolean
+  private readonly heartbeat: NodeJS.Timeout | undefined
 
   constructor (private readonly opts: QueueingLimiterOptions) {
-    this.localLimit = opts.shared ? opts.fallbackLimit : opts.limit
+    this.localLimit = opts.shared ? opts.fallbackLimit ?? opts.shared.share : opts.limit
     this.local = new LocalReserver(this.localLimit, opts.windowMs)
     this.usingShared = opts.shared !== null
     this.stats = { admitted: 0, rejected: 0, cooldowns: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
+    const shared = opts.shared
+    if (shared !== null) {
+      // The lease that tells the fleet this instance is here (and how many instances there are).
+      this.heartbeat = setInterval(() => {
+        if (!shared.usable) return
+        shared.heartbeat().then(() => this.fleetSeen(), () => {})
+      }, HEARTBEAT_MS)
+      this.heartbeat.unref()
+    }
+  }
+
+  /** Fleet size as Redis last told: the local share follows it (unless configured). */
+  private fleetSeen (): void {
+    const shared = this.opts.shared
+    if (shared === null || this.opts.fallbackLimit !== undefined) return
+    if (shared.share !== this.localLimit) {
+      this.localLimit = shared.share
+      this.local.setLimit(shared.share)
+    }
   }
 
   acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<number> {
@@ -155,7 +187,11 @@ export class QueueingLimiter implements UpstreamLimiter {
         maxWaitMs -= wait
       }
       try {
+        // Others may still be on their local share, as this one was a moment ago: the shared
+        // budget keeps room for them until they are surely back (their local sends a window old).
+        if (!this.usingShared) await shared.recovering(shared.fleet - 1, RECOVERY_MS)
         const reservation = await shared.reserve(maxWaitMs)
+        this.fleetSeen()
         this.setMode(true)
         return reservation
       } catch (err) {
@@ -176,7 +212,7 @@ export class QueueingLimiter implements UpstreamLimiter {
     } else {
       // Sends reserved in the shared log may still be ahead: start the local budget after them.
       this.local.cooldown(Math.max(0, this.lastSend + this.opts.windowMs - performance.now())).catch(() => {})
-      this.opts.log.warn({ upstream: this.opts.name, err: err ? { message: (err as Error).message } : undefined, limit: this.opts.fallbackLimit },
+      this.opts.log.warn({ upstream: this.opts.name, err: err ? { message: (err as Error).message } : undefined, limit: this.localLimit },
         'limiter: Redis unavailable; holding an in-process share of the ceiling')
     }
   }
@@ -191,6 +227,8 @@ export class QueueingLimiter implements UpstreamLimiter {
   }
 
   close (): void {
+    clearInterval(this.heartbeat)
+    if (this.opts.shared?.usable) this.opts.shared.leave().catch(() => {})
     for (const waiter of this.queue.splice(0)) waiter.reject(new HttpProblem('SERVICE_UNAVAILABLE', { detail: 'shutting down', retryAfter: 1 }))
   }
 }

@@ -1,22 +1,49 @@
 import type { Redis, Result } from 'ioredis'
 import type { Reservation, Reserver } from './window.js'
+import { usable } from '../../redis-breaker.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    bffLimiterReserve: (log: string, cooldown: string, seq: string, limit: number, windowUs: number, maxWaitUs: number) => Result<[number, number, number], Context>
+    bffLimiterReserve: (log: string, cooldown: string, seq: string, fleet: string, recovering: string,
+      limit: number, windowUs: number, maxWaitUs: number, me: string, share: number, leaseUs: number, forgetUs: number) => Result<[number, number, number, number], Context>
     bffLimiterCooldown: (cooldown: string, ms: number) => Result<number, Context>
+    bffLimiterHeartbeat: (fleet: string, me: string, leaseUs: number, forgetUs: number) => Result<number, Context>
+    bffLimiterRecover: (recovering: string, count: number, ms: number) => Result<number, Context>
   }
 }
 
+/** An instance that has not been heard from for this long may be spending a local share. */
+export const LEASE_MS = 2000
+/** ...and after this long it is taken for gone (a crash), no longer held room for. */
+export const FORGET_MS = 15_000
+
+// The fleet in front of the rule: every instance refreshes its lease (a heartbeat, and each
+// reservation); instances whose lease lapsed within FORGET_MS, or that announced they are coming
+// back from their local share (`recovering`), may still be sending on a local share, so the
+// shared budget leaves one share of room for each of them.
+const FLEET = `
+local function fleet (now, me, lease, forget)
+  redis.call('ZADD', KEYS[4], now, me)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - forget)
+  redis.call('PEXPIRE', KEYS[4], math.ceil(forget / 1000))
+  return redis.call('ZCOUNT', KEYS[4], now - lease, '+inf'), redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. (now - lease))
+end`
+
 // The rule of window.ts, atomically in Redis and on Redis's clock (TIME), in microseconds. One call
 // per admission: the caller is told how long to wait for its reserved send time, so nobody polls.
-// The three keys share a hash tag, so the script also runs on Redis Cluster.
-const RESERVE = `
+// The keys share a hash tag, so the script also runs on Redis Cluster.
+const RESERVE = `${FLEET}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local maxWait = tonumber(ARGV[3])
+local alive, silent = fleet(now, ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7]))
+local held = silent
+local coming = tonumber(redis.call('GET', KEYS[5]) or '0')
+if coming > held then held = coming end
+limit = limit - held * tonumber(ARGV[5])
+if limit < 1 then limit = 1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local at = now
 local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -31,13 +58,33 @@ if n > 0 then
   end
 end
 local wait = at - now
-if wait > maxWait then return {0, wait, at} end
+if wait > maxWait then return {0, wait, at, alive} end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], at, at .. ':' .. seq)
 local ttl = math.ceil((wait + window) / 1000) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return {1, wait, at}`
+return {1, wait, at, alive}`
+
+const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) / 1000))
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[2]), '+inf')`
+
+// "This many instances may still be sending on a local share for `ms`": the larger count and the
+// later end win.
+const RECOVER = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local count = tonumber(ARGV[1])
+if count < current then count = current end
+local ttl = redis.call('PTTL', KEYS[1])
+local ms = tonumber(ARGV[2])
+if ttl > ms then ms = ttl end
+redis.call('SET', KEYS[1], count, 'PX', ms)
+return count`
 
 const COOLDOWN = `
 local t = redis.call('TIME')
@@ -48,22 +95,64 @@ return 1`
 
 /** The shared reserver: every instance that uses the same Redis and name shares one ceiling. */
 export class RedisReserver implements Reserver {
-  private readonly keys: { log: string, cooldown: string, seq: string }
+  private readonly keys: { log: string, cooldown: string, seq: string, fleet: string, recovering: string }
+  /** Fleet sizes Redis reported lately (time, size), the last FORGET_MS of them. */
+  private sizes: Array<[number, number]> = []
 
-  constructor (private readonly redis: Redis, name: string, private readonly limit: number, private readonly windowMs: number) {
+  constructor (private readonly redis: Redis, name: string, private readonly limit: number, private readonly windowMs: number, private readonly me: string) {
     if (typeof (redis as Partial<Redis>).bffLimiterReserve !== 'function') {
-      redis.defineCommand('bffLimiterReserve', { numberOfKeys: 3, lua: RESERVE })
+      redis.defineCommand('bffLimiterReserve', { numberOfKeys: 5, lua: RESERVE })
       redis.defineCommand('bffLimiterCooldown', { numberOfKeys: 1, lua: COOLDOWN })
+      redis.defineCommand('bffLimiterHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
+      redis.defineCommand('bffLimiterRecover', { numberOfKeys: 1, lua: RECOVER })
     }
-    this.keys = { log: `lim:{${name}}:log`, cooldown: `lim:{${name}}:cooldown`, seq: `lim:{${name}}:seq` }
+    const tag = `lim:{${name}}`
+    this.keys = { log: `${tag}:log`, cooldown: `${tag}:cooldown`, seq: `${tag}:seq`, fleet: `${tag}:fleet`, recovering: `${tag}:recovering` }
   }
 
-  get usable (): boolean { return this.redis.status === 'ready' }
+  get usable (): boolean { return usable(this.redis) }
+
+  /**
+   * The fleet: the most instances Redis reported alive within FORGET_MS. The largest, not the
+   * last: a restarted Redis forgets the leases, and an instance that counted itself alone would
+   * take the whole ceiling as its share in the next outage.
+   */
+  get fleet (): number {
+    let most = 1
+    for (const [, n] of this.sizes) if (n > most) most = n
+    return most
+  }
+
+  private saw (alive: number): void {
+    const now = Date.now()
+    this.sizes.push([now, alive])
+    if (this.sizes.length > 64 || this.sizes[0]![0] < now - FORGET_MS) this.sizes = this.sizes.filter(([at]) => at >= now - FORGET_MS).slice(-64)
+  }
+
+  /** The share each instance keeps on its own while Redis is away: the ceiling split over the fleet. */
+  get share (): number { return Math.max(1, Math.floor(this.limit / this.fleet)) }
 
   async reserve (maxWaitMs: number): Promise<Reservation> {
-    const maxWaitUs = Math.max(0, Math.floor(maxWaitMs * 1000))
-    const [ok, waitUs, atUs] = await this.redis.bffLimiterReserve(this.keys.log, this.keys.cooldown, this.keys.seq, this.limit, this.windowMs * 1000, maxWaitUs)
+    const k = this.keys
+    const [ok, waitUs, atUs, alive] = await this.redis.bffLimiterReserve(k.log, k.cooldown, k.seq, k.fleet, k.recovering,
+      this.limit, this.windowMs * 1000, Math.max(0, Math.floor(maxWaitMs * 1000)), this.me, this.share, LEASE_MS * 1000, FORGET_MS * 1000)
+    this.saw(alive)
     return { ok: ok === 1, waitMs: waitUs / 1000, at: atUs / 1000 }
+  }
+
+  /** Keeps this instance's lease while it sends nothing. */
+  async heartbeat (): Promise<void> {
+    this.saw(await this.redis.bffLimiterHeartbeat(this.keys.fleet, this.me, LEASE_MS * 1000, FORGET_MS * 1000))
+  }
+
+  /** Back from a local share: `others` instances may still be on theirs for `ms`; room is kept for them. */
+  async recovering (others: number, ms: number): Promise<void> {
+    await this.redis.bffLimiterRecover(this.keys.recovering, Math.max(0, others), Math.max(1, Math.ceil(ms)))
+  }
+
+  /** Leaves the fleet (a clean shutdown): no room is held for this instance after it. */
+  async leave (): Promise<void> {
+    await this.redis.zrem(this.keys.fleet, this.me)
   }
 
   async cooldown (ms: number): Promise<void> {

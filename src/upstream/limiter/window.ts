@@ -30,7 +30,12 @@ export class LocalReserver implements Reserver {
   private log: number[] = []
   private cooldownUntil = 0
 
-  constructor (private readonly limit: number, private readonly windowMs: number, private readonly now: () => number = () => performance.now()) {}
+  constructor (private limit: number, private readonly windowMs: number, private readonly now: () => number = () => performance.now()) {}
+
+  /** A new ceiling from now on (the share of a fleet that changed size). */
+  setLimit (limit: number): void {
+    this.limit = Math.max(1, limit)
+  }
 
   async reserve (maxWaitMs: number): Promise<Reservation> {
     const now = this.now()
