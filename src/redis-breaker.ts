@@ -12,7 +12,7 @@ const TRIP_AFTER = 2
 /** Between probes while open. */
 const PROBE_EVERY_MS = 250
 
-interface Breaker { open: boolean, failures: number, probing: boolean }
+interface Breaker { open: boolean, failures: number, probing: boolean, answeredAt: number }
 const breakers = new WeakMap<Redis, Breaker>()
 
 export interface BreakerLog {
@@ -25,17 +25,31 @@ export function usable (redis: Redis | null | undefined): boolean {
   return redis !== null && redis !== undefined && redis.status === 'ready' && breakers.get(redis)?.open !== true
 }
 
+/**
+ * When this client last had any command answered (epoch ms; Infinity when unwatched): a Redis
+ * that answers nothing at all while commands wait is hung, one that answers slowly is only busy.
+ */
+export function lastAnswer (redis: Redis): number {
+  return breakers.get(redis)?.answeredAt ?? Infinity
+}
+
 /** Puts a breaker on a client: every command it sends is watched for timeouts. */
 export function guard (redis: Redis, log: BreakerLog): void {
   if (breakers.has(redis)) return
-  const b: Breaker = { open: false, failures: 0, probing: false }
+  const b: Breaker = { open: false, failures: 0, probing: false, answeredAt: Date.now() }
   breakers.set(redis, b)
   type Send = Redis['sendCommand']
   const send: Send = redis.sendCommand.bind(redis)
   redis.sendCommand = ((command, stream) => {
     const result = send(command, stream)
     const done = (command as { promise?: Promise<unknown> }).promise
-    done?.then(() => { b.failures = 0 }, (err: Error) => { if (/timed out/i.test(err.message)) trip() })
+    done?.then(() => {
+      b.failures = 0
+      b.answeredAt = Date.now()
+    }, (err: Error) => {
+      if (/timed out/i.test(err.message)) trip()
+      else b.answeredAt = Date.now()
+    })
     return result
   }) as Send
 

@@ -12,7 +12,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Redis, Result } from 'ioredis'
-import { usable } from '../redis-breaker.js'
+import { lastAnswer, usable } from '../redis-breaker.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -28,8 +28,10 @@ return total`
 
 /** How often the takes counted here are added to the shared counts. */
 export const FLUSH_MS = 100
-/** The longest a take waits for its batch to land in Redis. */
+/** The longest a take waits for its batch to land in a Redis that answers nothing. */
 const LAND_WAIT_MS = 50
+/** A timer later than this: the process is behind (its own backlog delays Redis's answers). */
+const BEHIND_MS = 10
 
 export interface Verdict {
   ok: boolean
@@ -118,9 +120,11 @@ export class Budget {
   }
 
   /**
-   * One take, waiting for this instance's batch of the caller to land in Redis when it must; a
-   * Redis slower than LAND_WAIT_MS is not waited for (the take is counted here alone), so a
-   * hanging Redis never holds a request longer than that before its breaker opens.
+   * One take, waiting for this instance's batch of the caller to land in Redis when it must. A
+   * Redis that has answered no command at all for LAND_WAIT_MS, while this process kept up (the
+   * wait's timer fired on time), is taken for hung: the take is counted here alone, so a frozen
+   * Redis holds no request longer than that before its breaker opens. A Redis that answers slowly,
+   * or a process too busy to read its answers, is waited for: the slack holds.
    */
   async takeAsync (caller: string): Promise<Verdict> {
     for (;;) {
@@ -129,8 +133,19 @@ export class Budget {
       if (verdict !== undefined) return verdict
       if (this.batch === 0) return await this.takeInRedis(caller, now)
       const c = this.counts.get(caller)!
-      const landed = await Promise.race([c.landed?.then(() => true), delay(LAND_WAIT_MS).then(() => false)])
-      if (!landed) return this.takeHere(c, now)
+      if (!await this.landsInTime(c.landed)) return this.takeHere(c, now)
+    }
+  }
+
+  /** False when `landed` is still pending, Redis has answered nothing for LAND_WAIT_MS, and this process kept up. */
+  private async landsInTime (landed: Promise<unknown> | undefined): Promise<boolean> {
+    if (landed === undefined) return true
+    for (;;) {
+      const started = performance.now()
+      const ok = await Promise.race([landed.then(() => true), delay(LAND_WAIT_MS).then(() => false)])
+      if (ok) return true
+      const keptUp = performance.now() - started - LAND_WAIT_MS < BEHIND_MS
+      if (keptUp && Date.now() - lastAnswer(this.opts.redis!) >= LAND_WAIT_MS) return false
     }
   }
 
@@ -154,7 +169,7 @@ export class Budget {
     const added = this.opts.redis!.bffBudgetAdd(this.redisKey(caller, c.window), 1, (c.window + 1) * this.opts.windowMs - now + 1000)
       .then(total => { c.known = Math.max(c.known, total); return total }, () => undefined)
       .finally(() => { c.sending-- })
-    const total = await Promise.race([added, delay(LAND_WAIT_MS).then(() => undefined)])
+    const total = await this.landsInTime(added) ? await added : undefined
     if (total === undefined) return this.takeHere(c, now)
     return { ok: total <= this.opts.max, limit: this.opts.max, remaining: Math.max(0, this.opts.max - total), resetS }
   }
