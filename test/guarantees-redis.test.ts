@@ -34,7 +34,7 @@ test('a hung Redis (SIGSTOP for 5 s): cached answers stay fast, with the default
   const latencies: number[] = []
   const codes = new Set<number>()
   const until = Date.now() + 5000
-  await Promise.all([0, 1, 2, 3].map(async worker => {
+  await Promise.all([0, 1].map(async worker => {
     for (let i = worker; Date.now() < until; i++) {
       const started = performance.now()
       const res = await fetch(urls[i % urls.length]!)
