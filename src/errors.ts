@@ -19,6 +19,7 @@ export const PROBLEMS = {
   PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
   HEADERS_TOO_LARGE: [431, 'Request line and headers too large'],
+  ACCOUNT_RECONNECT_REQUIRED: [409, 'The account must be reconnected on its platform'],
   OPERATION_NOT_SUPPORTED: [422, 'The platform does not support this operation'],
   RESULT_TOO_LARGE: [422, 'The answer would be larger than one request may pull'],
   RATE_LIMITED: [429, 'Too many requests'],

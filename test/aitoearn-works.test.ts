@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp, testEnv } from './helpers/app.js'
 import { loadConfig } from '../src/config.js'
 import { startAitoearnSandbox, type AitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
-import { LIST_RULES } from '../src/sandbox/aitoearn/data.js'
+import { MODEL } from '../src/sandbox/aitoearn/providers.js'
 import { DOUYIN_ACCOUNT_ID, SANDBOX_AITOEARN_API_KEY } from '../src/sandbox/seed.js'
 import { LIST_LIMITS } from '../src/upstream/aitoearn/requests.js'
 
@@ -89,8 +89,8 @@ t.test('a limit above the platform maximum is refused before any upstream call',
 })
 
 t.test('our limits table matches what the (sandbox) upstream enforces', async t => {
-  for (const [platform, rules] of Object.entries(LIST_RULES)) {
-    t.equal(LIST_LIMITS[platform as keyof typeof LIST_LIMITS]?.maxLimit, rules.maxLimit, platform)
+  for (const [platform, model] of Object.entries(MODEL)) {
+    t.equal(LIST_LIMITS[platform as keyof typeof LIST_LIMITS]?.maxLimit, model.list?.maxLimit, platform)
   }
 })
 
@@ -119,8 +119,12 @@ t.test('business errors map to our problems', async t => {
   t.equal(pageMode.statusCode, 400)
   t.match(pageMode.json(), { code: 'VALIDATION_FAILED', upstream: { code: 15088 } })
 
-  const previous = await app.inject({ url: listUrl('youtube', { accountId: 'acc-youtube-1', direction: 'previous' }) })
+  const previous = await app.inject({ url: listUrl('youtube', { accountId: 'acc-youtube-1', direction: 'previous', cursor: 'c' }) })
   t.match(previous.json(), { code: 'VALIDATION_FAILED', upstream: { code: 15091 } })
+  const uncursored = await app.inject({ url: listUrl('facebook', { accountId: 'acc-facebook-1', direction: 'previous' }) })
+  t.equal(uncursored.statusCode, 400, 'previous without a cursor: refused here, as AiToEarn would (its DTO)')
+  t.match(uncursored.json(), { code: 'VALIDATION_FAILED', errors: [{ field: 'direction' }] })
+  t.notOk('upstream' in uncursored.json(), 'before any call')
 
   const mixed = await app.inject({ url: listUrl('tiktok', { accountId: 'acc-tiktok-1', page: 1, pageSize: 10, limit: 5 }) })
   t.equal(mixed.statusCode, 400, 'page mode and cursor mode do not mix')
@@ -160,13 +164,16 @@ t.test('metrics the platform does not fill come back null, never 0', async t => 
     t.match(work.publishedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     t.same(work.extra, {})
   }
+  // Facebook's list items carry no metrics at all (facebook-work.provider.ts): every one null.
   const facebook = (await app.inject({ url: listUrl('facebook', { accountId: 'acc-facebook-1', limit: 3 }) })).json()
-  const fb = facebook.items[0].metrics
-  t.type(fb.impressionCount, 'number')
-  t.type(fb.clickCount, 'number')
-  t.equal(fb.likeCount, null)
-  t.equal(fb.viewCount, null)
+  t.ok(facebook.items.every((w: { metrics: Record<string, unknown> }) => Object.values(w.metrics).every(v => v === null)), 'facebook: no metrics listed')
   t.same(facebook.items.map((w: { contentType: string }) => w.contentType), ['video', 'image_text', 'text'], 'contentMode video/article/article2')
+  const instagram = (await app.inject({ url: listUrl('instagram', { accountId: 'acc-instagram-1', limit: 3 }) })).json()
+  const ig = instagram.items[0].metrics
+  t.type(ig.likeCount, 'number')
+  t.type(ig.commentCount, 'number')
+  t.equal(ig.impressionCount, null, 'instagram lists likes and comments only')
+  t.equal(ig.reachCount, null)
 })
 
 t.test('a wrong API key is our problem: 502 UPSTREAM_AUTH', async t => {

@@ -109,6 +109,14 @@ function screenshotPath (name: string): string {
 /** A sandbox video published 10 days ago: money on every day of a 7-day view. */
 const VIDEO = DOUYIN_VIDEOS.find(v => v.publishedDaysAgo === 10)!
 
+/** Each listed source as `name:status`. */
+async function sourceStates (page: Page): Promise<string[]> {
+  return await page.locator('#sources li').evaluateAll(els => els.map(e => {
+    const { source, status } = (e as unknown as { dataset: Record<string, string> }).dataset
+    return `${source}:${status}`
+  }))
+}
+
 test('the works list renders, with people\'s numbers and dates, and pages with the cursor', { skip }, async t => {
   const { url } = await stack(t)
   const { page, errors } = await open(t, url)
@@ -178,26 +186,26 @@ test('the chart draws points for a douyin video, with totals and sources', { ski
   const body = await res.json()
   await page.locator('#chart canvas').waitFor()
   t.equal(await text(page, '#work-title'), body.work.title)
-  t.equal(await page.locator('#chart').getAttribute('data-series'), 'playCount likeCount gmv expectedProfit')
+  t.equal(await page.locator('#chart').getAttribute('data-series'), 'gmv expectedProfit', 'AiToEarn has no douyin analytics: Douyin\'s money only')
 
-  // Drawn, not just present: the canvas holds the strokes of the GMV line and the plays point.
+  // Drawn, not just present: the canvas holds the strokes of the GMV line, and no plays line.
   t.ok(await pixels(page, COLOURS.gmv) > 100, 'GMV line and points drawn')
-  t.ok(await pixels(page, COLOURS.plays) > 10, 'plays point drawn')
+  t.equal(await pixels(page, COLOURS.plays), 0, 'no plays drawn: nobody reported any')
 
   // Hover the day before the last: the legend shows that day's values.
   const over = await page.locator('#chart .u-over').boundingBox()
   const n = body.series.length
   await page.mouse.move(over!.x + over!.width * (n - 1.5) / n, over!.y + over!.height / 2)
-  const legendGmv = page.locator('#chart .u-legend .u-series').nth(3).locator('.u-value')
-  await page.waitForFunction(() => document.querySelectorAll('#chart .u-legend .u-value')[3]?.textContent !== '—')
+  const legendGmv = page.locator('#chart .u-legend .u-series').nth(1).locator('.u-value')
+  await page.waitForFunction(() => document.querySelectorAll('#chart .u-legend .u-value')[1]?.textContent !== '—')
   t.equal(await legendGmv.innerText(), yuan(body.series[n - 2].metrics.gmv), 'legend: that day\'s GMV in yuan')
 
   // Totals, sources, and the numbers as a table.
   t.equal(await text(page, '#totals [data-metric="gmv"] .tile-value'), yuan(body.totals.gmv))
-  t.equal(await text(page, '#totals [data-metric="playCount"] .tile-value'), int(body.totals.playCount))
-  t.same(await page.locator('#sources li').evaluateAll(els => els.map(e => `${(e as unknown as { dataset: Record<string, string> }).dataset.source}:${(e as unknown as { dataset: Record<string, string> }).dataset.status}`)),
-    ['aitoearn:ok', 'douyin_taskbox:ok'])
-  t.match(await text(page, '#sources'), /cache: /, 'each source\'s cache status')
+  t.equal(await page.locator('#totals [data-metric="playCount"]').count(), 0, 'no plays made up')
+  t.same(await sourceStates(page), ['aitoearn:skipped', 'douyin_taskbox:ok'])
+  t.match(await text(page, '#sources li[data-source="aitoearn"] .source-reason'), /no work analytics for douyin/, 'why AiToEarn was not asked')
+  t.match(await text(page, '#sources li[data-source="douyin_taskbox"]'), /cache: /, 'the source\'s cache status')
   await page.click('#daily-details summary')
   t.equal(await page.locator('#daily-table tbody tr').count(), n)
   const gmvColumn = (await page.locator('#daily-table thead th').allInnerTexts()).findIndex(h => h.toLowerCase() === 'gmv')
@@ -212,7 +220,7 @@ test('the chart draws points for a douyin video, with totals and sources', { ski
   t.same(errors, [], 'no script error, no CSP violation')
 })
 
-test('a failing Douyin sandbox shows the partial-result notice', { skip }, async t => {
+test('a failing Douyin sandbox: the merged view of its video says what failed, with no numbers made up', { skip }, async t => {
   const { url, dy } = await stack(t)
   const { page, errors } = await open(t, url)
   const row = page.locator(`#douyin-table tbody tr[data-work-id="${VIDEO.videoId}"]`)
@@ -221,21 +229,16 @@ test('a failing Douyin sandbox shows the partial-result notice', { skip }, async
   const merged = page.waitForResponse(r => r.url().includes('/metrics?'))
   await row.locator('button').click()
   const res = await merged
-  t.equal(res.status(), 200)
-  t.equal(res.headers()['x-sources-complete'], 'false')
-  const notice = page.locator('#partial-notice')
-  await notice.waitFor()
-  const said = await notice.innerText()
-  t.match(said, /Partial result/)
-  t.match(said, /Douyin taskbox failed/)
-  t.match(said, /UPSTREAM_CAPABILITY_MISSING/)
+  t.equal(res.status(), 502, 'Douyin is the only source of a douyin video: its problem is the answer')
+  const box = page.locator('#work-status .error-box')
+  await box.waitFor()
+  t.equal(await box.getAttribute('data-code'), 'UPSTREAM_CAPABILITY_MISSING')
+  const said = await box.innerText()
   t.match(said, /data analysis/, 'the problem\'s detail, plainly')
-  t.same(await page.locator('#sources li').evaluateAll(els => els.map(e => `${(e as unknown as { dataset: Record<string, string> }).dataset.source}:${(e as unknown as { dataset: Record<string, string> }).dataset.status}`)),
-    ['aitoearn:ok', 'douyin_taskbox:error'])
-  t.match(await text(page, '#sources li[data-source="douyin_taskbox"] .source-error'), /upstream douyin 28001018/)
-  t.equal(await page.locator('#chart').getAttribute('data-series'), 'playCount likeCount', 'AiToEarn\'s numbers still charted')
-  t.equal(await page.locator('#totals [data-metric="gmv"]').count(), 0, 'no money made up')
-  await page.screenshot({ path: screenshotPath('dashboard-partial.png'), fullPage: true })
+  t.match(said, /upstream douyin \(28001018\)/)
+  t.equal(await page.locator('#partial-notice').isHidden(), true, 'not a partial result: nothing to show')
+  t.equal(await page.locator('#totals [data-metric]').count(), 0, 'no numbers made up')
+  await page.screenshot({ path: screenshotPath('dashboard-douyin-failed.png'), fullPage: true })
   t.same(errors, [])
 })
 

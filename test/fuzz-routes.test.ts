@@ -60,12 +60,18 @@ interface RouteFuzz { name: string, url: fc.Arbitrary<string> }
 const q = (pairs: Array<[string, string]>) => pairs.map(([k, v]) => `${k}=${v}`).join('&')
 const platform = fc.constantFrom(...PLATFORMS)
 const yesterday = addDays(beijingToday(), -1)
+/** A Douyin video id's shape: 19 digits. */
+const videoId = fc.stringMatching(/^[1-9]\d{18}$/)
 /** Mostly valid requests with one odd part: these reach the upstreams, so their targets get checked. */
 const near = {
   works: fc.tuple(platform, queryValue, fc.constantFrom('', '&limit=5', '&direction=previous', '&limit=5&limit=6')).map(([p, c, rest]) => `/v1/works/${p}?accountId=acc-${p}-1&cursor=${c}${rest}`),
   analytics: fc.tuple(fc.constantFrom('tiktok', 'douyin', 'youtube'), segment, queryValue).map(([p, w, a]) => `/v1/works/${p}/${w}/analytics?accountId=${a.length > 0 ? a : 'acc-x'}`),
   daily: fc.tuple(queryValue, queryValue, fc.constantFrom('', '&pageSize=3', '&all=true&pageSize=10', '&page=2&page=3')).map(([d, a, rest]) => `/v1/douyin/task-videos/daily?billingDate=${yesterday}&douyinId=${d || 'x'}&agencyClientKey=${a || 'y'}${rest}`),
-  merged: fc.tuple(segment, queryValue).map(([w, d]) => `/v1/works/douyin/${w}/metrics?accountId=acc-douyin-1&until=${yesterday}&douyinId=${d || 'x'}`)
+  // Each work has one source: AiToEarn for tiktok, Douyin for a douyin video (given its publication time).
+  merged: fc.oneof(
+    fc.tuple(segment, queryValue).map(([w, a]) => `/v1/works/tiktok/${w}/metrics?accountId=${a || 'acc-tiktok-1'}&until=${yesterday}`),
+    fc.tuple(fc.oneof(segment, videoId), queryValue).map(([w, d]) => `/v1/works/douyin/${w}/metrics?accountId=acc-douyin-1&until=${yesterday}&douyinId=${d || 'x'}&publishedAt=${addDays(yesterday, -3)}T04:00:00Z`)
+  )
 }
 const ROUTES: RouteFuzz[] = [
   { name: '/v1/platforms', url: queryPairs(['x']).map(p => `/v1/platforms?${q(p)}`) },

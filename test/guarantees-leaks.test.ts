@@ -90,7 +90,7 @@ test('a caller key in the query string is not logged; a cached 404 keeps nothing
   t.notOk(log.includes(DASH_KEY), 'the key appears nowhere')
   t.notOk(log.includes('t0p-s3cret-v4lue'))
 
-  const url = '/v1/works/tiktok/no-such-work/analytics?accountId=acc-tiktok-1'
+  const url = '/v1/works/youtube/no-such-work/analytics?accountId=acc-youtube-1'
   const auth = { authorization: `Bearer ${DASH_KEY}` }
   const a = await server.inject({ url, headers: { ...auth, 'accept-language': 'zh-CN', 'x-request-id': 'PAY-AT.evil.example/x' } })
   t.equal(a.statusCode, 404)

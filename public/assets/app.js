@@ -339,6 +339,7 @@ function renderWork (body, headers) {
     h('strong', {}, SOURCE_NAMES[s.name] ?? s.name),
     s.cacheStatus ? h('span', { className: 'muted small', title: 'Cache-Status of this source' }, ` cache: ${s.cacheStatus}`) : '',
     s.fetchedAt ? h('span', { className: 'muted small' }, ` · fetched ${instant(s.fetchedAt)}`) : '',
+    s.reason ? h('span', { className: 'muted small source-reason' }, ` · ${s.reason}`) : '',
     s.error ? sourceError(s.error) : '')))
 
   const columns = Object.keys(METRIC_LABELS).filter(m => series.some(p => p.metrics?.[m] !== null && p.metrics?.[m] !== undefined))

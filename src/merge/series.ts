@@ -34,10 +34,12 @@ export interface MergedParts {
 }
 
 /**
- * The Beijing date an AiToEarn snapshot stands for: the start of its period when it is a daily
- * report (Pinterest), otherwise when it was taken.
+ * The Beijing date an AiToEarn snapshot stands for: its own day when it is a daily report
+ * (Pinterest), otherwise the day it was read (never the work's publish time: the mapping places
+ * those points at their fetch time).
  */
 export function snapshotDate (point: SeriesPoint): string | undefined {
+  if (point.date !== undefined) return point.date
   const iso = point.periodStart ?? point.at
   if (iso === undefined) return undefined
   const ms = Date.parse(iso)

@@ -12,7 +12,7 @@ import type { Entry } from '../cache/entry.js'
 import { CACHE_NAME, JSON_CONTENT_TYPE, matchesEtag } from '../cache/http.js'
 import { byteLru } from '../cache/memory-store.js'
 import { HttpProblem, asProblem } from '../errors.js'
-import type { AitoearnReads } from '../reads/aitoearn.js'
+import { hasWorkAnalytics, type AitoearnReads } from '../reads/aitoearn.js'
 import { NOT_A_VIDEO, isVideoId, type DouyinReads } from '../reads/douyin.js'
 import type { ReadContext } from '../reads/read.js'
 import type { WorkAnalyticsBody } from '../schemas/aitoearn.js'
@@ -71,6 +71,7 @@ function failed<T> (deps: SourceDeps, name: MergedSourceName, err: unknown, tall
 /** AiToEarn work analytics, through the analytics route's cache entries. */
 export async function runAitoearn (deps: SourceDeps, ctx: ReadContext, v: ViewRequest): Promise<Outcome<WorkAnalyticsBody>> {
   const tally = new Tally()
+  if (!hasWorkAnalytics(v.platform)) return { name: 'aitoearn', status: 'skipped', reason: `AiToEarn has no work analytics for ${v.platform}`, tally }
   try {
     const { result, data } = await deps.aitoearn.analyticsOverDays(v, ctx)
     tally.add('a', result)
@@ -150,6 +151,9 @@ export class MergedViews {
     const [a, d] = await this.run(ctx, v)
     const outcomes = [a, d]
     const tried = outcomes.filter(o => o.status !== 'skipped')
+    if (tried.length === 0) {
+      throw new HttpProblem('OPERATION_NOT_SUPPORTED', { detail: `No source has metrics for this work: ${outcomes.map(o => `${o.name}: ${o.reason ?? 'skipped'}`).join('; ')}` })
+    }
     if (tried.every(o => o.status === 'error')) throw worst(tried.map(o => o.error!))
     const complete = tried.every(o => o.status === 'ok')
 

@@ -7,12 +7,16 @@ import { cacheKey, type CachePolicy, type CacheResult, type ReadThrough } from '
 import { byteLru } from '../cache/memory-store.js'
 import { PlatformsBodySchema, WorkAnalyticsBodySchema, WorksPageBodySchema, type PlatformsBody, type WorkAnalyticsBody, type WorksPageBody } from '../schemas/aitoearn.js'
 import type { Platform } from '../schemas/metrics.js'
+import { HttpProblem } from '../errors.js'
 import type { AitoearnClient } from '../upstream/aitoearn/client.js'
+import { ANALYTICS_PLATFORMS, PLATFORM_FACTS } from '../upstream/aitoearn/platforms.js'
 import type { AnalyticsParams, ListWorksParams } from '../upstream/aitoearn/requests.js'
 import { CachedRead, bodyCheck, problemOf, type Log, type PolicyName, type Read, type ReadContext } from './read.js'
 
-/** Platforms whose AiToEarn analytics honour since/until (one snapshot per day); the others report lifetime totals and ignore them. */
-export const DAILY_ANALYTICS_PLATFORMS: ReadonlySet<Platform> = new Set(['pinterest'])
+/** True when AiToEarn has work analytics for the platform (our table: its own flag is wrong for douyin and xhs). */
+export function hasWorkAnalytics (platform: Platform): boolean {
+  return PLATFORM_FACTS[platform].workAnalytics
+}
 
 export interface AitoearnReadsOptions {
   cache: ReadThrough
@@ -58,9 +62,19 @@ export class AitoearnReads {
       async ctx => this.checkPage(await this.opts.client.listWorks(params, ctx), ctx.requestId))
   }
 
-  /** One work's analytics (AiToEarn saves a snapshot on every call it gets: the cache spares it). */
+  /**
+   * One work's analytics (AiToEarn saves a snapshot on every call it gets: the cache spares it).
+   * A platform without them is refused here, before any call: AiToEarn would answer code 0 with
+   * "Work analytics not supported".
+   */
   analytics (params: AnalyticsParams): Read {
     const { platform, workId, accountId, since, until } = params
+    if (!hasWorkAnalytics(platform)) {
+      throw new HttpProblem('OPERATION_NOT_SUPPORTED', {
+        detail: `AiToEarn has no work analytics for ${platform}: it reports them for ${ANALYTICS_PLATFORMS.join(', ')} only${platform === 'douyin' ? '; a douyin video\'s money comes from the Douyin taskbox (GET /v1/works/douyin/{workId}/metrics, tag douyin)' : ''}`,
+        upstream: { name: 'aitoearn' }
+      })
+    }
     return this.read(this.opts.policies.analytics, { platform, workId, accountId, since, until },
       async ctx => this.checkAnalytics(await this.opts.client.analytics(params, ctx), ctx.requestId))
   }
@@ -75,7 +89,7 @@ export class AitoearnReads {
    * the same parameters (Pinterest, which reports per day, asked for exactly those days), parsed.
    */
   async analyticsOverDays (v: AnalyticsDays, ctx: ReadContext): Promise<{ result: CacheResult, data: WorkAnalyticsBody }> {
-    const daily = DAILY_ANALYTICS_PLATFORMS.has(v.platform)
+    const daily = PLATFORM_FACTS[v.platform].daily
     const result = await this.analytics({
       platform: v.platform,
       workId: v.workId,

@@ -15,7 +15,7 @@ const platforms: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Platforms, what each supports, and which sources serve it',
       description: [
         "Every platform with AiToEarn's capabilities for it (can its works be listed, does it have work analytics, how its listing pages) and which of our sources serve it.",
-        'douyin is served by AiToEarn (work analytics) and by the Douyin taskbox (money and conversion per day).',
+        '`workAnalytics` is ours where AiToEarn\'s flag is wrong: its list says douyin and xhs have work analytics, its analytics endpoint answers "not supported" for them. douyin is served by the Douyin taskbox (money and conversion per day).',
         'Read from AiToEarn\'s keyless platform list and cached (CACHE_PLATFORMS_TTL_S, default one hour).'
       ].join('\n\n'),
       response: {

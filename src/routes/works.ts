@@ -6,6 +6,7 @@ import { WorkAnalyticsBodySchema, WorksPageBodySchema } from '../schemas/aitoear
 import { JSON_CONTENT_TYPE } from '../cache/http.js'
 import { replyRead } from './reply.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_CURSOR_LENGTH, MAX_LIST_LIMIT, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
+import { ANALYTICS_PLATFORMS, platformFactsTable } from '../upstream/aitoearn/platforms.js'
 import { NO_CONTROL_PATTERN as NO_CONTROL } from '../schemas/patterns.js'
 
 /** The platform path parameter: a closed, case-sensitive list (shown as an enum in the docs). */
@@ -77,8 +78,10 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         "The work's latest metrics (`work.metrics`, the latest snapshot, not a sum) and its snapshots as `series`, oldest first.",
         'Encode `workId` as one path segment (e.g. `encodeURIComponent`); it never changes the upstream path.',
-        'Every call makes AiToEarn save a snapshot: do not poll it faster than you need.',
-        'A platform without work analytics answers 422 `OPERATION_NOT_SUPPORTED`.'
+        'Every call makes AiToEarn save a snapshot: do not poll it faster than you need. AiToEarn keeps no history it would give back: `series` is what this call read (one point; Pinterest one per day of `since`..`until`).',
+        `Work analytics exist for ${ANALYTICS_PLATFORMS.join(', ')} only; any other platform answers 422 \`OPERATION_NOT_SUPPORTED\` before any upstream call (AiToEarn's own platform list claims douyin and xhs too; its analytics endpoint cannot serve them).`,
+        'A metric a platform never fills is `null` even when AiToEarn sends 0; a work the platform does not know may come back as all zeros (tiktok, twitter): then `work.metricsReliable` is false and the metrics are null. What each platform really reports:',
+        platformFactsTable()
       ].join('\n\n'),
       params: Type.Object({
         platform: PlatformParam,

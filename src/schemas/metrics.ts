@@ -106,6 +106,9 @@ export const WorkSchema = Type.Object({
     clientName: opt(Type.String({ description: 'Agency client name' }))
   }, { description: 'Douyin taskbox task the video was made for' })),
   metrics: Type.Ref(MetricsSchema),
+  metricsReliable: opt(Type.Boolean({
+    description: '`false`: the source answered numbers that are no measurement (tiktok, and likely twitter, answer all zeros for a work id they do not know); `metrics` are then all null. Absent: the metrics are what the source reported.'
+  })),
   currency: opt(Type.Literal('CNY', { description: 'Present when the record carries money; money fields are in fen' })),
   extra: Type.Record(Type.String(), Type.Unknown(), {
     description: "The source's fields that have no common name (e.g. bilibili coinCount); never secrets"

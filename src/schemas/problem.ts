@@ -17,7 +17,9 @@ export const ProblemSchema = Type.Object({
     name: Type.String({ description: 'Which upstream answered: aitoearn or douyin' }),
     code: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: "The upstream's own error code" })),
     message: Type.Optional(Type.String({ description: "The upstream's own message" })),
-    requestId: Type.Optional(Type.String({ description: "The upstream's request or log id" }))
+    requestId: Type.Optional(Type.String({ description: "The upstream's request or log id" })),
+    category: Type.Optional(Type.String({ description: 'AiToEarn: the class of a platform error (rate_limit, auth, not_found, ...)' })),
+    platformCode: Type.Optional(Type.String({ description: "AiToEarn: the platform's own error code behind it" }))
   }, { description: 'When an upstream caused the problem: what it said' }))
 }, { $id: 'Problem', title: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' })
 

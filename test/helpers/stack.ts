@@ -7,6 +7,8 @@ import {
   DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday
 } from '../../src/sandbox/seed.js'
 import { addDays } from '../../src/schemas/dates.js'
+import { seedAccounts } from '../../src/sandbox/aitoearn/data.js'
+import { publishTime } from '../../src/sandbox/seed.js'
 
 export interface Sandboxes { ai: AitoearnSandbox, dy: DouyinSandbox }
 
@@ -36,13 +38,15 @@ export function stackApp (t: Tap, s: Sandboxes, env: Record<string, string> = {}
 /** One valid request per API route (the sandboxes answer each with 200). */
 export function routeRequests (): Array<{ route: string, url: string }> {
   const yesterday = addDays(beijingToday(), -1)
-  const video = DOUYIN_VIDEOS[0]!.videoId
+  const video = DOUYIN_VIDEOS[0]!
+  const tiktok = seedAccounts().get('acc-tiktok-1')!.works[0]!.platformWorkId
+  const published = encodeURIComponent(new Date(publishTime(video) * 1000).toISOString())
   return [
     { route: '/v1/platforms', url: '/v1/platforms' },
     { route: '/v1/works/:platform', url: '/v1/works/tiktok?accountId=acc-tiktok-1&limit=5' },
-    { route: '/v1/works/:platform/:workId/analytics', url: `/v1/works/douyin/${video}/analytics?accountId=${DOUYIN_ACCOUNT_ID}` },
+    { route: '/v1/works/:platform/:workId/analytics', url: `/v1/works/tiktok/${tiktok}/analytics?accountId=acc-tiktok-1` },
     { route: '/v1/douyin/task-videos/daily', url: `/v1/douyin/task-videos/daily?billingDate=${yesterday}` },
-    { route: '/v1/works/:platform/:workId/metrics', url: `/v1/works/douyin/${video}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&until=${yesterday}` }
+    { route: '/v1/works/:platform/:workId/metrics', url: `/v1/works/douyin/${video.videoId}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&until=${yesterday}&publishedAt=${published}` }
   ]
 }
 

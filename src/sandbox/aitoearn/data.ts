@@ -1,10 +1,10 @@
 /**
- * The sandbox AiToEarn's seeded, deterministic accounts and works, and the per-platform rules a
- * real AiToEarn server applies (which platforms list works, their page limits, which metrics each
- * platform fills). Independent of the BFF's own tables on purpose: tests compare the two.
+ * The sandbox AiToEarn's seeded, deterministic accounts and works. What each platform reports
+ * about them is in providers.ts (the real server's per-platform rules).
  */
 import { DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, publishTime, rng, seededInt } from '../seed.js'
 import type { Platform } from '../../schemas/metrics.js'
+import { MODEL } from './providers.js'
 
 export type ContentMode = 'video' | 'article' | 'article2'
 
@@ -28,48 +28,20 @@ export interface SandboxAccount {
   id: string
   platform: Platform
   works: SandboxWork[]
+  /**
+   * The account's state on AiToEarn (B/accounts, auth.service.ts getValidCredential): `abnormal`
+   * after a credential failure (15001 until the user re-authorizes), `no-credential` (15006).
+   */
+  state?: 'abnormal' | 'no-credential'
 }
 
-export interface CursorRules { defaultLimit: number, maxLimit: number, supportsPrevious: boolean }
-
-/** Platforms that list works (all in cursor mode) and their limits; the others answer 15080. */
-export const LIST_RULES: Partial<Record<Platform, CursorRules>> = {
-  facebook: { defaultLimit: 25, maxLimit: 100, supportsPrevious: true },
-  instagram: { defaultLimit: 25, maxLimit: 100, supportsPrevious: true },
-  threads: { defaultLimit: 25, maxLimit: 100, supportsPrevious: true },
-  pinterest: { defaultLimit: 25, maxLimit: 100, supportsPrevious: false },
-  KWAI: { defaultLimit: 20, maxLimit: 200, supportsPrevious: false },
-  tiktok: { defaultLimit: 20, maxLimit: 20, supportsPrevious: false },
-  twitter: { defaultLimit: 10, maxLimit: 100, supportsPrevious: false },
-  youtube: { defaultLimit: 25, maxLimit: 50, supportsPrevious: false }
+/** Metrics a platform's providers fill, listing and analytics together: what its seeded works have. */
+function seededMetricNames (platform: Platform): string[] {
+  const m = MODEL[platform]
+  return [...new Set([...(m.list?.metrics ?? []), ...(m.analytics?.metrics ?? [])])]
 }
-
-/** Which metrics each platform fills; every other metric is absent from its JSON. */
-export const METRICS_BY_PLATFORM: Record<Platform, string[]> = {
-  douyin: ['playCount', 'likeCount', 'commentCount', 'shareCount', 'collectCount'],
-  xhs: ['viewCount', 'likeCount', 'collectCount', 'commentCount', 'shareCount'],
-  wxSph: ['playCount', 'likeCount', 'commentCount', 'shareCount'],
-  KWAI: ['playCount', 'likeCount', 'commentCount'],
-  youtube: ['viewCount', 'likeCount', 'commentCount'],
-  wxGzh: ['viewCount', 'likeCount', 'shareCount'],
-  bilibili: ['playCount', 'likeCount', 'collectCount', 'commentCount', 'shareCount'],
-  twitter: ['impressionCount', 'likeCount', 'commentCount', 'shareCount'],
-  tiktok: ['viewCount', 'likeCount', 'commentCount', 'shareCount'],
-  facebook: ['impressionCount', 'engagementCount', 'clickCount'],
-  instagram: ['impressionCount', 'reachCount', 'likeCount', 'commentCount', 'saveCount', 'shareCount'],
-  threads: ['viewCount', 'likeCount', 'commentCount', 'shareCount'],
-  pinterest: ['impressionCount', 'saveCount', 'clickCount'],
-  linkedin: ['impressionCount', 'clickCount', 'likeCount', 'commentCount', 'shareCount', 'engagementCount'],
-  google_business: []
-}
-
-/** Platforms whose work analytics AiToEarn serves; the others answer "Work analytics not supported". */
-export const WORK_ANALYTICS = new Set<Platform>([
-  'douyin', 'xhs', 'KWAI', 'youtube', 'bilibili', 'twitter', 'tiktok', 'facebook', 'instagram', 'threads', 'pinterest', 'linkedin'
-])
 
 const MODES: ContentMode[] = ['video', 'article', 'article2']
-const VIDEO_ONLY = new Set<Platform>(['tiktok', 'youtube', 'KWAI', 'bilibili', 'douyin', 'wxSph'])
 const BASE_TIME = Date.UTC(2026, 0, 20, 12, 0, 0)
 
 function digits (seed: string, n: number): string {
@@ -108,30 +80,28 @@ function workUrl (platform: Platform, id: string): string {
     case 'tiktok': return `https://www.tiktok.com/@sandbox/video/${id}`
     case 'bilibili': return `https://www.bilibili.com/video/${id}`
     case 'douyin': return `https://www.douyin.com/video/${id}`
+    case 'KWAI': return `https://www.kuaishou.com/short-video/${id}`
+    case 'pinterest': return `https://www.pinterest.com/pin/${id}/`
+    case 'twitter': return `https://x.com/i/web/status/${id}`
     default: return `https://sandbox.example/${platform}/${id}`
   }
 }
 
-/** Seeded lifetime metrics of one work: only the platform's fields. */
+/** Seeded lifetime metrics of one work: the fields the platform's providers fill. */
 export function lifetimeMetrics (platform: Platform, id: string): Record<string, number> {
   const out: Record<string, number> = {}
-  for (const name of METRICS_BY_PLATFORM[platform]) out[name] = seededInt(`${platform}:${id}:${name}`, 0, name.includes('impression') || name.includes('view') || name.includes('play') ? 250_000 : 9_000)
+  for (const name of seededMetricNames(platform)) out[name] = seededInt(`${platform}:${id}:${name}`, 1, name.includes('impression') || name.includes('view') || name.includes('play') || name.includes('reach') ? 250_000 : 9_000)
   return out
 }
 
 function platformExtra (platform: Platform, id: string): Record<string, unknown> {
-  switch (platform) {
-    case 'bilibili': return { coinCount: seededInt(`${id}:coin`, 0, 3000), danmakuCount: seededInt(`${id}:danmaku`, 0, 800) }
-    case 'twitter': return { quoteCount: seededInt(`${id}:quote`, 0, 120) }
-    case 'KWAI': return { pending: seededInt(`${id}:pending`, 0, 1) === 1 }
-    default: return {}
-  }
+  return MODEL[platform].analytics?.extra?.(id, (name, max) => seededInt(`${id}:${name}`, 0, max)) ?? {}
 }
 
 function makeWorks (accountId: string, platform: Platform, count: number): SandboxWork[] {
   return Array.from({ length: count }, (_, i) => {
     const id = workId(platform, `${accountId}:${i}`)
-    const contentMode = VIDEO_ONLY.has(platform) ? 'video' : MODES[i % MODES.length]!
+    const contentMode = MODEL[platform].videoOnly ? 'video' : MODES[i % MODES.length]!
     return {
       platformWorkId: id,
       contentMode,
@@ -178,7 +148,13 @@ export function seedAccounts (nowMs = Date.now()): Map<string, SandboxAccount> {
     { id: 'acc-twitter-1', platform: 'twitter', works: makeWorks('acc-twitter-1', 'twitter', 15) },
     { id: 'acc-pinterest-1', platform: 'pinterest', works: makeWorks('acc-pinterest-1', 'pinterest', 12) },
     { id: 'acc-bilibili-1', platform: 'bilibili', works: makeWorks('acc-bilibili-1', 'bilibili', 8) },
+    { id: 'acc-threads-1', platform: 'threads', works: makeWorks('acc-threads-1', 'threads', 10) },
+    { id: 'acc-xhs-1', platform: 'xhs', works: makeWorks('acc-xhs-1', 'xhs', 5) },
     { id: 'acc-wxgzh-1', platform: 'wxGzh', works: makeWorks('acc-wxgzh-1', 'wxGzh', 5) },
+    // An account whose platform access failed (revoked, a refresh that failed): AiToEarn marks it
+    // abnormal and answers 15001 until the user reconnects it.
+    { id: 'acc-reconnect-1', platform: 'instagram', works: makeWorks('acc-reconnect-1', 'instagram', 3), state: 'abnormal' },
+    { id: 'acc-nocred-1', platform: 'youtube', works: makeWorks('acc-nocred-1', 'youtube', 3), state: 'no-credential' },
     { id: DOUYIN_ACCOUNT_ID, platform: 'douyin', works: douyinWorks(nowMs) }
   ]
   return new Map(list.map(a => [a.id, a]))
@@ -187,6 +163,6 @@ export function seedAccounts (nowMs = Date.now()): Map<string, SandboxAccount> {
 /** Daily metrics of a work on one day (Pinterest reports per day). */
 export function dailyMetrics (platform: Platform, id: string, day: string): Record<string, number> {
   const out: Record<string, number> = {}
-  for (const name of METRICS_BY_PLATFORM[platform]) out[name] = seededInt(`${platform}:${id}:${day}:${name}`, 0, 600)
+  for (const name of MODEL[platform].analytics?.metrics ?? []) out[name] = seededInt(`${platform}:${id}:${day}:${name}`, 0, 600)
   return out
 }

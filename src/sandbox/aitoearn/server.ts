@@ -1,18 +1,22 @@
 /**
- * Sandbox AiToEarn open API: a real HTTP server on 127.0.0.1 that answers as the real one does
- * (see ../shared/UPSTREAMS.md): HTTP 200 with `{code, message, data, timestamp, requestId}` for
- * every business outcome, `qs`-style bracket pagination with per-platform limits, opaque cursors,
- * 15080 for platforms without work listing, work analytics that "save a snapshot" on every call.
+ * Sandbox AiToEarn open API: a real HTTP server on 127.0.0.1 that answers as the real server does,
+ * read from its source (github yikart/AiToEarn; the per-platform rules in providers.ts name their
+ * files): HTTP 200 for every outcome, `{ data, code: 0, message: '请求成功', requestId }` for
+ * success and `{ data, code, message, timestamp, requestId }` for errors
+ * (libs/common/src/interceptors/response.interceptor.ts, filters/global-exception.filter.ts),
+ * `qs`-style bracket pagination, the checks in the server's order, work analytics for the nine
+ * platforms that have a provider, each saving a snapshot per call.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { Faults, applyFault, readBody, send, type Fault } from '../faults.js'
 import { SANDBOX_AITOEARN_API_KEY } from '../seed.js'
 import type { RecordedRequest, SandboxOptions, SandboxServer } from '../types.js'
 import { PLATFORMS, type Platform } from '../../schemas/metrics.js'
-import { LIST_RULES, WORK_ANALYTICS, dailyMetrics, seedAccounts, type SandboxWork } from './data.js'
-import { message, pickLang, type Lang } from './messages.js'
+import { dailyMetrics, seedAccounts, type SandboxAccount, type SandboxWork } from './data.js'
+import { SUCCESS_MESSAGE, message, pickLang, type Lang } from './messages.js'
+import { MODEL, type AnalyticsModel, type WorkField } from './providers.js'
 
 export interface AitoearnSandbox extends SandboxServer {
   name: 'aitoearn'
@@ -23,11 +27,14 @@ export interface AitoearnSandbox extends SandboxServer {
 
 interface Answer { status: number, body: string }
 type Query = Map<string, string[]>
+type Fail = (code: number, data?: Record<string, unknown>) => Answer
 
 const MAX_RECORDED = 500
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/
 const CURSOR_MAGIC = Buffer.from([0xfb, 0xef, 0xff])
 const DAY_MS = 86_400_000
+/** The server's own request ids when none is sent: 21 of [0-9a-z] (libs/common/src/starter.ts, nanoid). */
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'
 
 export async function startAitoearnSandbox (opts: SandboxOptions & { apiKey?: string } = {}): Promise<AitoearnSandbox> {
   const apiKey = opts.apiKey ?? SANDBOX_AITOEARN_API_KEY
@@ -38,51 +45,49 @@ export async function startAitoearnSandbox (opts: SandboxOptions & { apiKey?: st
 
   // ---- the contract -------------------------------------------------------------------------
 
-  function envelope (code: number, lang: Lang, requestId: string, data: unknown, vars?: Record<string, string | number>): Answer {
-    const body = code === 0
-      ? { code, message: message(0, lang), data, requestId }
-      : { code, message: message(code, lang, vars), data: data ?? {}, timestamp: Date.now(), requestId }
-    return { status: 200, body: JSON.stringify(body) }
-  }
-
   function route (req: IncomingMessage, rawPath: string, rawQuery: string, lang: Lang, requestId: string): Answer {
+    const ok = (data: unknown): Answer => ({ status: 200, body: JSON.stringify({ data, code: 0, message: SUCCESS_MESSAGE, requestId }) })
+    const fail: Fail = (code, data = {}) => ({
+      status: 200,
+      body: JSON.stringify({ data, code, message: message(code, lang, { platform: String(data.platform ?? ''), path: rawPath.slice(0, 100) }), timestamp: Date.now(), requestId })
+    })
     const segments = rawPath.split('/').slice(1).map(safeDecode)
-    const fail = (code: number, vars?: Record<string, string | number>, data?: unknown) => envelope(code, lang, requestId, data, vars)
-    const ok = (data: unknown) => envelope(0, lang, requestId, data)
-    if (req.method !== 'GET' || segments.some(s => s === null) || segments.slice(0, 3).join('/') !== 'api/v2/channels') {
-      return { status: 404, body: JSON.stringify({ code: 404, message: `Cannot ${req.method} ${rawPath.slice(0, 100)}`, data: {}, timestamp: Date.now(), requestId }) }
-    }
+    if (req.method !== 'GET' || segments.some(s => s === null) || segments.slice(0, 3).join('/') !== 'api/v2/channels') return fail(404)
+    // The API key guard: a key that is sent is checked even on public routes (aitoearn-auth.guard.ts).
+    const key = req.headers['x-api-key']
+    if (key !== undefined && key !== apiKey) return fail(401)
     const [, , , resource, platformRaw, workId, tail] = segments as string[]
     if (resource === 'platforms' && segments.length === 4) return ok(platformList())
-    if (resource !== 'works' || platformRaw === undefined) return route404()
-    const authorized = req.headers['x-api-key'] === apiKey
-    if (segments.length === 5) return authorized ? listWorks(platformRaw, parseQuery(rawQuery), ok, fail) : fail(401)
-    if (segments.length === 7 && tail === 'analytics') return authorized ? analytics(platformRaw, workId!, parseQuery(rawQuery), ok, fail) : fail(401)
-    return route404()
-
-    function route404 (): Answer {
-      return { status: 404, body: JSON.stringify({ code: 404, message: `Cannot GET ${rawPath.slice(0, 100)}`, data: {}, timestamp: Date.now(), requestId }) }
-    }
+    if (resource !== 'works' || platformRaw === undefined) return fail(404)
+    if (key === undefined) return fail(401)
+    if (segments.length === 5) return listWorks(platformRaw, parseQuery(rawQuery), ok, fail)
+    if (segments.length === 7 && tail === 'analytics') return analytics(platformRaw, workId!, parseQuery(rawQuery), ok, fail)
+    return fail(404)
   }
 
+  /** GET /api/v2/channels/platforms: a bare array of the registered platforms (platforms.controller.ts). */
   function platformList () {
-    return PLATFORMS.map(platform => {
-      const rules = LIST_RULES[platform]
+    return PLATFORMS.filter(p => MODEL[p].status !== 'hidden').map(platform => {
+      const m = MODEL[platform]
+      const live = m.status === 'available'
+      const list = live ? m.list : undefined
       return {
         platform,
-        displayName: { 'en-US': platform, 'zh-CN': platform },
+        displayName: m.displayName,
         logoUrl: `https://sandbox.example/logos/${platform}.png`,
-        status: 'available',
+        authType: m.authType,
+        status: m.status,
         capabilities: {
-          auth: { supported: true, revoke: false, selectableAccounts: false, refreshAccountAccess: false },
-          publish: { supported: platform !== 'google_business', cancel: false, update: false, verify: true, finalize: false, scheduleByPlatform: false, optionSources: false },
-          analytics: { account: true, work: WORK_ANALYTICS.has(platform) },
+          auth: { supported: live, revoke: false, selectableAccounts: false, refreshAccountAccess: false },
+          publish: { supported: live, cancel: false, update: false, verify: live, finalize: false, scheduleByPlatform: false, optionSources: false },
+          // coming_soon / unavailable: registered with no providers, every capability false.
+          analytics: live ? m.caps : { account: false, work: false },
           work: {
-            listWorks: Boolean(rules),
-            listWorksPagination: rules ? { mode: 'cursor', ...rules } : { mode: 'none' },
-            getLinkInfo: true,
-            getDetail: true,
-            verifyOwnership: true
+            listWorks: list !== undefined,
+            listWorksPagination: list ? { mode: 'cursor', defaultLimit: list.defaultLimit, maxLimit: list.maxLimit, supportsPrevious: list.supportsPrevious } : { mode: 'none' },
+            getLinkInfo: live,
+            getDetail: list !== undefined,
+            verifyOwnership: list !== undefined
           },
           browse: { search: false, getDetail: false },
           webhook: { supported: false }
@@ -91,101 +96,131 @@ export async function startAitoearnSandbox (opts: SandboxOptions & { apiKey?: st
     })
   }
 
-  function listWorks (platformRaw: string, query: Query, ok: (d: unknown) => Answer, fail: (c: number, v?: Record<string, string | number>, d?: unknown) => Answer): Answer {
-    if (!isPlatform(platformRaw)) return fail(10002, { detail: 'platform: invalid enum value' })
+  /**
+   * The account checks (B/works/work.service.ts getPlatformAccount, auth.service.ts
+   * getValidCredential): 12600, 15040, then the account's state.
+   */
+  function account (platform: Platform, accountId: string, fail: Fail): SandboxAccount | Answer {
+    const a = accounts.get(accountId)
+    if (!a) return fail(12600)
+    if (a.platform !== platform) return fail(15040)
+    return a
+  }
+
+  function credential (a: SandboxAccount, fail: Fail): Answer | undefined {
+    if (a.state === 'abnormal') return fail(15001)
+    if (a.state === 'no-credential') return fail(15006, { accountId: a.id })
+    return undefined
+  }
+
+  /**
+   * GET /api/v2/channels/works/:platform, checked in the server's order (B/works/work.service.ts
+   * listWorks): the DTO (400), a hidden platform (15032), no listing (15080), the pagination
+   * (15088, 15089, 15091: before the account), the account (12600, 15040), its credential.
+   */
+  function listWorks (platformRaw: string, query: Query, ok: (d: unknown) => Answer, fail: Fail): Answer {
+    if (!isPlatform(platformRaw)) return fail(400)
     const platform = platformRaw
     const pagination = parsePagination(query)
-    if (typeof pagination === 'string') return fail(10002, { detail: pagination })
     const accountId = query.get('accountId')?.[0]
-    if (!accountId) return fail(10002, { detail: 'accountId: required' })
-    const rules = LIST_RULES[platform]
-    if (!rules) return fail(15080, { platform }, { platform, capability: 'work.listWorks' })
-    const account = accounts.get(accountId)
-    if (!account) return fail(12600)
-    if (account.platform !== platform) return fail(15040)
-    if (pagination.page !== undefined) return fail(15088, { platform })
+    if (pagination === 'invalid' || !accountId) return fail(400)
+    const model = MODEL[platform]
+    if (model.status === 'hidden') return fail(15032, { platform })
+    const rules = model.status === 'available' ? model.list : undefined
+    if (!rules) return fail(15080, { platform, capability: 'work.listWorks' })
+    if (pagination.page !== undefined) return fail(15088, { platform, expectedMode: 'cursor', actualMode: 'page' })
     const limit = pagination.limit ?? rules.defaultLimit
-    if (limit > rules.maxLimit) return fail(15089, { platform, max: rules.maxLimit })
+    if (limit > rules.maxLimit) return fail(15089, { platform, limit, maxLimit: rules.maxLimit })
     const direction = pagination.direction ?? 'next'
-    if (direction === 'previous' && !rules.supportsPrevious) return fail(15091, { platform })
-    const total = account.works.length
+    if (direction === 'previous' && !rules.supportsPrevious) return fail(15091, { platform, direction })
+    const a = account(platform, accountId, fail)
+    if ('body' in a) return a
+    const refused = credential(a, fail)
+    if (refused) return refused
+    const total = a.works.length
     let at: number | undefined
     if (pagination.cursor !== undefined) {
-      at = decodeCursor(pagination.cursor, account.id, total)
-      if (at === undefined) return fail(10002, { detail: 'pagination.cursor: invalid cursor' })
+      at = decodeCursor(pagination.cursor, a.id, total)
+      // The platform's own API refuses a cursor it did not issue: the provider's error, 15070.
+      if (at === undefined) return fail(15070, { platform, category: 'validation', retryable: false, httpStatus: 400, endpoint: 'listWorks' })
     }
     const from = direction === 'next' ? (at ?? 0) : Math.max(0, (at ?? 0) - limit)
     const to = direction === 'next' ? Math.min(total, from + limit) : (at ?? 0)
-    const items = account.works.slice(from, to).map(listItem)
-    // KWAI decides "has next" from the page size alone, so a full last page is followed by an empty one.
-    const hasNext = platform === 'KWAI' ? items.length >= limit : to < total
+    const items = a.works.slice(from, to).map(w => listItem(platform, w))
+    const hasNext = rules.hasNextByCount ? items.length >= limit : to < total
     return ok({
       platform,
       items,
       pagination: {
         mode: 'cursor',
         hasNext,
-        hasPrevious: from > 0,
+        hasPrevious: rules.supportsPrevious && from > 0,
         limit,
-        ...(hasNext ? { nextCursor: encodeCursor(account.id, to) } : {}),
-        ...(rules.supportsPrevious && from > 0 ? { previousCursor: encodeCursor(account.id, from) } : {})
+        ...(hasNext ? { nextCursor: encodeCursor(a.id, to) } : {}),
+        ...(rules.supportsPrevious && from > 0 ? { previousCursor: encodeCursor(a.id, from) } : {})
       }
     })
   }
 
-  function analytics (platformRaw: string, workId: string, query: Query, ok: (d: unknown) => Answer, fail: (c: number, v?: Record<string, string | number>, d?: unknown) => Answer): Answer {
-    if (!isPlatform(platformRaw)) return fail(10002, { detail: 'platform: invalid enum value' })
+  /**
+   * GET /api/v2/channels/works/:platform/:workId/analytics (B/analytics/analytics.service.ts
+   * fetchWorkAnalytics): the DTO (400), no accountId (code 0, "Account required"), the account
+   * (12600, 15040), a hidden platform (15032), no provider (code 0, "Work analytics not
+   * supported", credentials unchecked), the credential, then the platform's provider.
+   */
+  function analytics (platformRaw: string, workId: string, query: Query, ok: (d: unknown) => Answer, fail: Fail): Answer {
+    if (!isPlatform(platformRaw) || workId === '') return fail(400)
     const platform = platformRaw
+    const accountId = query.get('accountId')?.[0]
+    // z.coerce.date(): a value Date cannot read is a 400; no since <= until check (B/works/works.dto.ts).
     const since = parseDate(query.get('since')?.[0])
     const until = parseDate(query.get('until')?.[0])
-    // The source's own validation pipe answers 400 (the docs say 10002): the BFF must take both.
-    if (since === null || until === null) return fail(400, undefined, { detail: 'since/until must be dates' })
-    const accountId = query.get('accountId')?.[0]
-    if (!accountId) return ok({ platform, platformWorkId: workId, snapshots: [], message: 'Account required' })
-    const account = accounts.get(accountId)
-    if (!account) return fail(12600)
-    if (account.platform !== platform) return fail(15040)
-    if (!WORK_ANALYTICS.has(platform)) return ok({ platform, platformWorkId: workId, accountId, snapshots: [], message: 'Work analytics not supported' })
-    const work = account.works.find(w => w.platformWorkId === workId)
-    if (!work) return fail(15079, { platform })
+    if (since === null || until === null || accountId === '') return fail(400)
+    if (accountId === undefined) return ok({ platform, platformWorkId: workId, snapshots: [], message: 'Account required' })
+    const a = account(platform, accountId, fail)
+    if ('body' in a) return a
+    const model = MODEL[platform]
+    if (model.status === 'hidden') return fail(15032, { platform })
+    const provider = model.status === 'available' ? model.analytics : undefined
+    if (!provider) return ok({ platform, accountId, platformWorkId: workId, snapshots: [], message: 'Work analytics not supported' })
+    const refused = credential(a, fail)
+    if (refused) return refused
+    const work = a.works.find(w => w.platformWorkId === workId)
+    if (!work && !('zeros' in provider.unknown)) {
+      const { code, ...data } = provider.unknown
+      return fail(code, { platform, platformWorkId: workId, endpoint: 'fetchWorkAnalytics', ...data })
+    }
     snapshots++
     const fetchedAt = new Date().toISOString()
-    const base = `snap-${snapshots}`
-    const snap = workSnapshot(work)
-    let list: Array<Record<string, unknown>>
-    if (platform === 'pinterest') {
+    const snapshotId = randomBytes(12).toString('hex') // a Mongo ObjectId, as the repository returns it
+    const list = work ? providerSnapshots(platform, provider, work, fetchedAt, since, until) : unknownSnapshot(provider, workId, fetchedAt)
+    const saved = list.map((snap, i) => ({ id: i === list.length - 1 ? snapshotId : randomBytes(12).toString('hex'), platformWorkId: workId, fetchedAt, ...snap }))
+    const latest = saved.at(-1)!
+    return ok({ platform, accountId, platformWorkId: workId, work: latest.work, metrics: latest.metrics, snapshots: saved, extra: latest.extra, snapshotId: latest.id, fetchedAt })
+  }
+
+  /** What a provider answers for a work it knows. */
+  function providerSnapshots (platform: Platform, p: AnalyticsModel, w: SandboxWork, fetchedAt: string, since: number | undefined, until: number | undefined): Array<{ snapshotAt: string, work: Record<string, unknown>, metrics: Record<string, number>, extra?: Record<string, unknown> }> {
+    const work = { id: w.platformWorkId, ...pick(w, p.work), ...(p.mediaType ? { mediaType: p.mediaType } : {}) }
+    if (p.snapshotAt === 'day') {
+      // B/platforms/pinterest/pinterest-analytics.provider.ts: until ?? now, since ?? until - 30 days,
+      // sent as UTC dates; one snapshot per day at its UTC midnight.
       const end = startOfDay(until ?? Date.now())
-      const start = Math.max(startOfDay(since ?? end - 6 * DAY_MS), end - 89 * DAY_MS)
-      list = []
+      const start = startOfDay(since ?? end - 30 * DAY_MS)
+      const days = []
       for (let day = start; day <= end; day += DAY_MS) {
         const iso = new Date(day).toISOString()
-        list.push({
-          id: `${base}-${iso.slice(0, 10)}`,
-          platformWorkId: work.platformWorkId,
-          snapshotAt: iso,
-          fetchedAt,
-          periodStartAt: iso,
-          periodEndAt: new Date(day + DAY_MS).toISOString(),
-          work: snap,
-          metrics: dailyMetrics(platform, work.platformWorkId, iso.slice(0, 10)),
-          extra: {}
-        })
+        days.push({ snapshotAt: iso, work, metrics: dailyMetrics(platform, w.platformWorkId, iso.slice(0, 10)), extra: { dataStatus: 'READY' } })
       }
-    } else {
-      list = [{ id: base, platformWorkId: work.platformWorkId, snapshotAt: fetchedAt, fetchedAt, work: snap, metrics: work.metrics, extra: work.extra }]
+      return days
     }
-    const latest = list[list.length - 1]
-    return ok({
-      platform,
-      platformWorkId: work.platformWorkId,
-      accountId,
-      work: snap,
-      metrics: latest?.metrics ?? {},
-      snapshots: list,
-      extra: work.extra,
-      snapshotId: latest?.id ?? base,
-      fetchedAt
-    })
+    const metrics = Object.fromEntries(p.metrics.map(name => [name, w.metrics[name] ?? 0]).filter(([, v]) => p.zeroFill || v !== undefined))
+    return [{ snapshotAt: p.snapshotAt === 'publish' ? w.publishedAt : fetchedAt, work, metrics, ...(p.extra ? { extra: w.extra } : {}) }]
+  }
+
+  /** tiktok (tiktok-analytics.provider.ts): no video found, code 0 with zeros and the fetch time. */
+  function unknownSnapshot (p: AnalyticsModel, workId: string, fetchedAt: string): Array<{ snapshotAt: string, work: Record<string, unknown>, metrics: Record<string, number>, extra?: Record<string, unknown> }> {
+    return [{ snapshotAt: fetchedAt, work: { id: workId, ...(p.mediaType ? { mediaType: p.mediaType } : {}) }, metrics: Object.fromEntries(p.metrics.map(name => [name, 0])) }]
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
@@ -200,7 +235,7 @@ export async function startAitoearnSandbox (opts: SandboxOptions & { apiKey?: st
     if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED)
     req.resume()
     const given = req.headers['x-request-id']
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `sbx-${randomUUID()}`
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     const lang = pickLang(req.headers['accept-language'])
     const normal = () => route(req, rawPath, rawQuery, lang, requestId)
     const fault = faults.take(rawPath)
@@ -287,26 +322,45 @@ function parseQuery (raw: string): Query {
 
 interface PaginationInput { limit?: number, cursor?: string, direction?: 'next' | 'previous', page?: number, pageSize?: number }
 
-/** The server's validation of `pagination` (bracket form only); a string is the failure detail. */
-function parsePagination (query: Query): PaginationInput | string {
-  if (query.has('pagination')) return 'pagination: expected object, received string'
+/**
+ * The server's pagination DTO (B/platforms/platform-pagination.dto.ts): a union tried in order,
+ * {page, pageSize} | {cursor, limit?, direction?} | {limit, direction?: 'next'} | {direction: 'next'};
+ * an unknown key, a non-positive or non-integer number, `previous` without a cursor: 400.
+ */
+function parsePagination (query: Query): PaginationInput | 'invalid' {
+  if (query.has('pagination')) return 'invalid'
   const out: PaginationInput = {}
   for (const [key, values] of query) {
+    if (key === 'accountId') continue
     const m = /^pagination\[(\w+)\]$/.exec(key)
     if (!m) continue
     const value = values[0]!
     const name = m[1]
     if (name === 'limit' || name === 'page' || name === 'pageSize') {
-      if (!/^\d{1,15}$/.test(value) || Number(value) < 1) return `pagination.${name}: expected a positive integer`
+      if (!/^\d{1,15}$/.test(value) || Number(value) < 1) return 'invalid'
       out[name] = Number(value)
     } else if (name === 'cursor') {
       out.cursor = value
     } else if (name === 'direction') {
-      if (value !== 'next' && value !== 'previous') return 'pagination.direction: invalid enum value'
+      if (value !== 'next' && value !== 'previous') return 'invalid'
       out.direction = value
-    }
+    } else return 'invalid'
   }
-  if ((out.page === undefined) !== (out.pageSize === undefined)) return 'pagination: page and pageSize go together'
+  if (out.page !== undefined || out.pageSize !== undefined) return out.page !== undefined && out.pageSize !== undefined ? out : 'invalid'
+  if (out.direction === 'previous' && out.cursor === undefined) return 'invalid'
+  return out
+}
+
+function newRequestId (): string {
+  let id = ''
+  for (const byte of randomBytes(21)) id += ID_ALPHABET[byte % ID_ALPHABET.length]
+  return id
+}
+
+/** The fields a provider fills, from a seeded work. */
+function pick (w: SandboxWork, fields: WorkField[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const f of fields) out[f === 'authorName' ? 'author' : f] = w[f]
   return out
 }
 
@@ -337,32 +391,11 @@ function startOfDay (ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS
 }
 
-function listItem (w: SandboxWork) {
-  return {
-    platformWorkId: w.platformWorkId,
-    contentMode: w.contentMode,
-    title: w.title,
-    description: w.description,
-    url: w.url,
-    coverUrl: w.coverUrl,
-    publishedAt: w.publishedAt,
-    authorName: w.authorName,
-    authorPlatformUid: w.authorPlatformUid,
-    status: w.status,
-    metrics: w.metrics
-  }
-}
-
-function workSnapshot (w: SandboxWork) {
-  return {
-    id: w.platformWorkId,
-    url: w.url,
-    title: w.title,
-    description: w.description,
-    mediaType: w.contentMode === 'video' ? 'video' : w.contentMode === 'article' ? 'image' : 'text',
-    coverUrl: w.coverUrl,
-    publishedAt: w.publishedAt,
-    status: w.status,
-    author: w.authorName
-  }
+/** A list item as the platform's work provider builds it (B/platforms/<p>/<p>-work.provider.ts). */
+function listItem (platform: Platform, w: SandboxWork) {
+  const rules = MODEL[platform].list!
+  const item: Record<string, unknown> = { platformWorkId: w.platformWorkId, contentMode: w.contentMode }
+  for (const f of rules.fields) item[f] = w[f]
+  if (rules.metrics) item.metrics = Object.fromEntries(rules.metrics.map(name => [name, w.metrics[name] ?? 0]).filter(([, v]) => rules.zeroFill || v !== undefined))
+  return item
 }

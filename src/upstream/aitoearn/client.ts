@@ -11,12 +11,12 @@ import type { TSchema, Static } from '@sinclair/typebox'
 import { HttpProblem } from '../../errors.js'
 import { isPlatform } from '../../schemas/metrics.js'
 import type { CallContext } from '../context.js'
-import { UpstreamHttp, fingerprint, parseJson, retryAfterSeconds, sample } from '../http.js'
+import { UpstreamHttp, backoffMs, fingerprint, parseJson, retryAfterSeconds, sample, waitWithin } from '../http.js'
 import type { PlatformInfo, PlatformsBody, WorkAnalyticsBody, WorksPageBody } from '../../schemas/aitoearn.js'
 import { mapAnalytics, mapListItem, mapPage, mapPlatform } from './map.js'
 import { problemForCode, problemForStatus, type Operation } from './problems.js'
 import { analyticsPath, listWorksPath, platformsPath, type AnalyticsParams, type ListWorksParams } from './requests.js'
-import { AnalyticsData, Envelope, ListData, PlatformsData, type UpPlatform } from './upstream-schemas.js'
+import { AnalyticsData, Envelope, ListData, PlatformsData, type UpEnvelope, type UpPlatform } from './upstream-schemas.js'
 
 export interface AitoearnClientOptions {
   baseUrl: string
@@ -58,6 +58,7 @@ export class AitoearnClient {
   async listWorks (params: ListWorksParams, ctx: CallContext): Promise<WorksPageBody> {
     const { path, platform } = listWorksPath(params)
     const data = await this.call('listWorks', path, ctx, true, ListData, platform)
+    this.crossCheck(ctx, 'listWorks', [['platform', data.platform, platform]])
     const { hasNext, nextCursor } = data.pagination
     if (hasNext === true && params.cursor !== undefined && params.direction !== 'previous' && nextCursor === params.cursor) {
       // Handed on, this cursor would have a client page for ever.
@@ -81,6 +82,7 @@ export class AitoearnClient {
   async analytics (params: AnalyticsParams, ctx: CallContext): Promise<WorkAnalyticsBody> {
     const { path, platform } = analyticsPath(params)
     const data = await this.call('analytics', path, ctx, true, AnalyticsData, platform)
+    this.crossCheck(ctx, 'analytics', [['platform', data.platform, platform], ['platformWorkId', data.platformWorkId, params.workId], ['accountId', data.accountId ?? params.accountId, params.accountId]])
     // code 0 but no data: "Account required" / "Work analytics not supported" are not successes.
     if (data.message && !data.metrics && (data.snapshots?.length ?? 0) === 0) {
       const upstream = { name: 'aitoearn', code: 0, message: sample(data.message, 200) }
@@ -96,8 +98,24 @@ export class AitoearnClient {
     await this.http.close()
   }
 
-  /** One GET: headers, transport, envelope, business code, data shape. */
+  /**
+   * One GET: headers, transport, envelope, business code, data shape. A code that says "try again"
+   * (500 inside HTTP 200, 15094, 19001, any error whose data says `retryable: true`) is retried
+   * with backoff within the deadline, like a 5xx.
+   */
   private async call<S extends TSchema> (op: Operation, path: string, ctx: CallContext, keyed: boolean, check: TypeCheck<S>, platform: string | undefined): Promise<Static<S>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(op, path, ctx, keyed, check, platform)
+      } catch (err) {
+        if (!(err instanceof RetryableProblem) || attempt >= 2 || !(await waitWithin(backoffMs(attempt, 200, 1000), ctx.deadline))) {
+          throw err instanceof RetryableProblem ? err.problem : err
+        }
+      }
+    }
+  }
+
+  private async once<S extends TSchema> (op: Operation, path: string, ctx: CallContext, keyed: boolean, check: TypeCheck<S>, platform: string | undefined): Promise<Static<S>> {
     // Always en-US: an answer is cached for every caller, so it must not depend on who asked first.
     const headers: Record<string, string> = { accept: 'application/json', 'accept-language': 'en-US', 'x-request-id': ctx.requestId }
     if (keyed && this.apiKey) headers['x-api-key'] = this.apiKey
@@ -107,17 +125,36 @@ export class AitoearnClient {
     const res = await this.http.request({ method: 'GET', path, headers, deadline: ctx.deadline, retry: true })
     const upstreamId = typeof res.headers['x-request-id'] === 'string' ? res.headers['x-request-id'] : undefined
     if (res.status !== 200) {
+      // A relayed account passes the relay's HTTP status and body through (B/relay/relay-exception.filter.ts).
       let env: unknown
       try { env = JSON.parse(res.body) } catch { env = undefined }
-      if (Envelope.Check(env) && env.code !== 0) throw problemForCode(env.code, env.message, op, platform, env.requestId ?? upstreamId)
+      if (Envelope.Check(env) && env.code !== 0) throw this.failure(env, op, platform, upstreamId)
       this.log.warn({ upstream: 'aitoearn', status: res.status, sample: sample(res.body, 200) }, `AiToEarn answered HTTP ${res.status}`)
       throw problemForStatus(res.status, upstreamId, retryAfterSeconds(res.headers['retry-after']))
     }
     const json = parseJson('aitoearn', res.body, this.log)
     if (!Envelope.Check(json)) throw this.badShape(op, 'envelope', Envelope, json, res.body, ctx)
-    if (json.code !== 0) throw problemForCode(json.code, json.message, op, platform, json.requestId ?? upstreamId)
+    if (json.code !== 0) throw this.failure(json, op, platform, upstreamId)
     if (!check.Check(json.data)) throw this.badShape(op, 'data', check, json.data, res.body, ctx)
     return json.data
+  }
+
+  /** The problem of a business code; wrapped as retryable when AiToEarn says trying again may help. */
+  private failure (env: UpEnvelope, op: Operation, platform: string | undefined, upstreamId: string | undefined): Error {
+    const failed = problemForCode(env.code, env.message, op, platform, env.requestId ?? upstreamId, env.data)
+    return failed.retryable ? new RetryableProblem(failed.problem) : failed.problem
+  }
+
+  /** The answer names its platform, work and account: one that names others is not this answer (502, never cached). */
+  private crossCheck (ctx: CallContext, op: Operation, pairs: Array<[string, string | null | undefined, string]>): void {
+    for (const [field, got, wanted] of pairs) {
+      if (got === wanted) continue
+      this.log.warn({ reqId: ctx.requestId, upstream: 'aitoearn', op, field, got: sample(String(got), 80), wanted: sample(wanted, 80) }, 'AiToEarn answered for something else than was asked')
+      throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
+        detail: `AiToEarn's ${op} answer names another ${field} than the one asked for`,
+        upstream: { name: 'aitoearn' }
+      })
+    }
   }
 
   private badShape (op: Operation, part: string, check: TypeCheck<TSchema>, value: unknown, body: string, ctx: CallContext): HttpProblem {
@@ -129,4 +166,9 @@ export class AitoearnClient {
       upstream: { name: 'aitoearn' }
     })
   }
+}
+
+/** A business failure AiToEarn says may pass if asked again. */
+class RetryableProblem extends Error {
+  constructor (readonly problem: HttpProblem) { super(problem.message) }
 }

@@ -1,10 +1,14 @@
 /**
  * AiToEarn's dialect -> the one metrics shape. A metric the platform does not report is `null`,
- * never 0; `contentMode` video/article/article2 -> video/image_text/text; ids stay strings;
- * times become ISO 8601 UTC; fields without a common name go to `extra`.
+ * never 0, even when AiToEarn sends a 0 for it (its providers zero-fill: PLATFORM_FACTS says what
+ * each really fills); `contentMode` video/article/article2 -> video/image_text/text; ids stay
+ * strings; times become ISO 8601 UTC; fields without a common name go to `extra`. A snapshot's
+ * time is never a publish time: where the provider puts the publish time in `snapshotAt`, the
+ * point is placed at the time the data was fetched.
  */
-import { ENGAGEMENT_FIELDS, emptyMetrics, type Metrics, type Page, type Platform, type SeriesPoint, type Work } from '../../schemas/metrics.js'
+import { ENGAGEMENT_FIELDS, emptyMetrics, type MetricName, type Metrics, type Page, type Platform, type SeriesPoint, type Work } from '../../schemas/metrics.js'
 import type { PlatformInfo, SourceName } from '../../schemas/aitoearn.js'
+import { PLATFORM_FACTS, type PlatformFacts } from './platforms.js'
 import type { UpAnalyticsData, UpListData, UpListItem, UpMetrics, UpPlatform, UpSnapshot, UpWorkSnapshot } from './upstream-schemas.js'
 
 type ContentType = NonNullable<Work['contentType']>
@@ -24,11 +28,18 @@ function finite (v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null
 }
 
-/** Known metrics into the one shape (absent -> null); other numeric fields are kept in `extra`. */
-export function mapMetrics (up: UpMetrics | null | undefined, extra: Record<string, unknown>): Metrics {
+/**
+ * Known metrics into the one shape (absent -> null); other numeric fields are kept in `extra`.
+ * With `filled` (what the platform's provider really fills), a metric outside it stays null when
+ * AiToEarn sends 0 or nothing for it: that 0 is a zero-fill, not a count.
+ */
+export function mapMetrics (up: UpMetrics | null | undefined, extra: Record<string, unknown>, filled?: readonly MetricName[]): Metrics {
   const m = emptyMetrics()
   if (!up) return m
-  for (const name of ENGAGEMENT) m[name] = finite(up[name])
+  for (const name of ENGAGEMENT) {
+    const v = finite(up[name])
+    m[name] = filled !== undefined && v === 0 && !filled.includes(name) ? null : v
+  }
   for (const [key, value] of Object.entries(up)) {
     if (!ENGAGEMENT_SET.has(key) && typeof value === 'number' && Number.isFinite(value) && !(key in extra)) extra[key] = value
   }
@@ -74,7 +85,7 @@ function compact<T extends Record<string, unknown>> (obj: T): T {
 
 export function mapListItem (item: UpListItem, platform: Platform, accountId: string): Work {
   const extra: Record<string, unknown> = {}
-  const metrics = mapMetrics(item.metrics, extra)
+  const metrics = mapMetrics(item.metrics, extra, PLATFORM_FACTS[platform].listMetrics)
   return compact({
     source: 'aitoearn' as const,
     platform,
@@ -128,18 +139,36 @@ function mapWorkSnapshot (work: UpWorkSnapshot | null | undefined) {
   }
 }
 
-function mapSnapshot (s: UpSnapshot): SeriesPoint & { sortKey: number } {
-  const at = isoUtc(s.snapshotAt)
+/**
+ * One snapshot as a point: `at` is when the data was fetched where the provider's snapshotAt is
+ * the publish time; a daily report (Pinterest) is the point of its day (`date`, UTC as reported).
+ */
+function mapSnapshot (s: UpSnapshot, facts: PlatformFacts, fetchedAt: string | undefined): SeriesPoint & { sortKey: number } {
+  const at = facts.snapshotAtPublish ? isoUtc(s.fetchedAt) ?? fetchedAt : isoUtc(s.snapshotAt)
+  const date = facts.daily && at !== undefined ? at.slice(0, 10) : undefined
   return {
-    ...compact({ at, periodStart: isoUtc(s.periodStartAt), periodEnd: isoUtc(s.periodEndAt) }),
-    metrics: mapMetrics(s.metrics, {}),
+    ...compact({ at, date, periodStart: isoUtc(s.periodStartAt), periodEnd: isoUtc(s.periodEndAt) }),
+    metrics: mapMetrics(s.metrics, {}, facts.analyticsMetrics),
     sortKey: at ? Date.parse(at) : 0
   }
 }
 
+/**
+ * True when a platform that answers zeros for an id it does not know answered only zeros and
+ * nothing else about the work (no title, no publish time): its numbers are then no measurement.
+ */
+function unknownWork (facts: PlatformFacts, metrics: Metrics, work: UpWorkSnapshot | null | undefined): boolean {
+  if (!facts.unknownAnswersZeros) return false
+  if (!facts.analyticsMetrics.every(name => metrics[name] === 0)) return false
+  return !work?.title && !work?.publishedAt && !work?.description
+}
+
 export function mapAnalytics (data: UpAnalyticsData, platform: Platform, accountId: string) {
+  const facts = PLATFORM_FACTS[platform]
   const extra: Record<string, unknown> = { ...(data.extra ?? {}) }
-  const metrics = mapMetrics(data.metrics, extra)
+  let metrics = mapMetrics(data.metrics, extra, facts.analyticsMetrics)
+  const unreliable = unknownWork(facts, metrics, data.work)
+  if (unreliable) metrics = emptyMetrics()
   const work: Work = compact({
     source: 'aitoearn' as const,
     platform,
@@ -147,14 +176,17 @@ export function mapAnalytics (data: UpAnalyticsData, platform: Platform, account
     accountId: str(data.accountId) ?? accountId,
     ...mapWorkSnapshot(data.work),
     metrics,
+    ...(unreliable ? { metricsReliable: false } : {}),
     extra
   })
-  const series: SeriesPoint[] = (data.snapshots ?? [])
-    .map(mapSnapshot)
-    .sort((a, b) => a.sortKey - b.sortKey)
-    .map(({ sortKey: _sortKey, ...point }) => point)
   const latest = data.snapshots?.at(-1)
   const fetchedAt = isoUtc(data.fetchedAt) ?? isoUtc(latest?.fetchedAt) ?? new Date().toISOString()
+  const series: SeriesPoint[] = unreliable
+    ? []
+    : (data.snapshots ?? [])
+        .map(s => mapSnapshot(s, facts, fetchedAt))
+        .sort((a, b) => a.sortKey - b.sortKey)
+        .map(({ sortKey: _sortKey, ...point }) => point)
   return compact({ work, series, fetchedAt, snapshotId: str(data.snapshotId) })
 }
 
@@ -162,14 +194,23 @@ export function mapPlatform (up: UpPlatform, platform: Platform): PlatformInfo {
   const caps = up.capabilities
   const pagination = caps?.work?.listWorksPagination
   const name = typeof up.displayName === 'string' ? up.displayName : up.displayName?.['en-US'] ?? Object.values(up.displayName ?? {})[0]
-  const sources: SourceName[] = platform === 'douyin' ? ['aitoearn', 'douyin_taskbox'] : ['aitoearn']
+  const facts = PLATFORM_FACTS[platform]
+  const listWorks = caps?.work?.listWorks ?? null
+  // Our table, not AiToEarn's flag: the platform list says analytics.work for douyin and xhs,
+  // whose endpoint answers "Work analytics not supported" (platforms.registry.ts counts an unused
+  // crawler data source). A platform AiToEarn lists as not available has none either.
+  const workAnalytics = facts.workAnalytics && caps?.analytics?.work !== false
+  const sources: SourceName[] = [
+    ...(listWorks === true || workAnalytics ? ['aitoearn' as const] : []),
+    ...(platform === 'douyin' ? ['douyin_taskbox' as const] : [])
+  ]
   return compact({
     platform,
     name: str(name),
     status: str(up.status),
     capabilities: {
-      listWorks: caps?.work?.listWorks ?? null,
-      workAnalytics: caps?.analytics?.work ?? null,
+      listWorks,
+      workAnalytics,
       accountAnalytics: caps?.analytics?.account ?? null,
       ...(pagination?.mode
         ? {

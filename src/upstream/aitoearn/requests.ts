@@ -101,6 +101,8 @@ export function listWorksPath (params: ListWorksParams): { path: string, platfor
     throw invalidRequest('page', 'page/pageSize cannot be combined with limit/cursor/direction')
   }
   if (pageMode && (page === undefined || pageSize === undefined)) throw invalidRequest(page === undefined ? 'page' : 'pageSize', 'page and pageSize go together')
+  // AiToEarn's pagination DTO has no "previous" without a cursor (B/platforms/platform-pagination.dto.ts).
+  if (params.direction === 'previous' && cursor === undefined) throw invalidRequest('direction', 'previous needs the cursor of a page: pass page.previousCursor as cursor')
   const rules = LIST_LIMITS[platform]
   if (rules && limit !== undefined && limit > rules.maxLimit) {
     throw invalidRequest('limit', `must be at most ${rules.maxLimit} for ${platform}`)
