@@ -62,14 +62,15 @@ export async function startChild (script: string, env: Record<string, string>, r
   }
 }
 
-export interface Sandboxes { aitoearn: string, douyin: string, stop: () => Promise<void> }
+export interface Sandboxes { aitoearn: string, douyin: string, douyinBills: string, stop: () => Promise<void> }
 
 /** Both sandbox upstreams in one process (`npm run sandbox`), on free ports. */
 export async function startSandboxes (): Promise<Sandboxes> {
   const c = await startChild('src/sandbox/main.ts', { SANDBOX_AITOEARN_PORT: '0', SANDBOX_DOUYIN_PORT: '0' }, /sandbox Douyin:\s+(http:\/\/\S+)/)
   const aitoearn = /sandbox AiToEarn: (http:\/\/\S+)/.exec(c.lines.join('\n'))?.[1]
-  if (!aitoearn) throw new Error('no AiToEarn sandbox URL')
-  return { aitoearn, douyin: c.match[1]!, stop: c.stop }
+  const douyinBills = /sandbox Douyin bill files: (http:\/\/\S+)/.exec(c.lines.join('\n'))?.[1]
+  if (!aitoearn || !douyinBills) throw new Error('no AiToEarn sandbox URL, or no Douyin bill host')
+  return { aitoearn, douyin: c.match[1]!, douyinBills, stop: c.stop }
 }
 
 /** A free TCP port on 127.0.0.1. */

@@ -34,6 +34,16 @@ export const EnvSchema = Type.Object({
   DOUYIN_ACCESS_TOKEN: Secret('A ready access token, used as is instead of key and secret'),
   DOUYIN_QPS: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Douyin requests per second, across all instances' }),
   DOUYIN_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000, description: 'Most Douyin rows one request may pull (all=true walks, ranges x pageSize); more: 422 RESULT_TOO_LARGE before the memory is spent (~2 KB of memory per row while an answer is built)' }),
+  DOUYIN_SOURCE: Type.Union([Type.Literal('auto'), Type.Literal('bill'), Type.Literal('daily')], {
+    default: 'auto',
+    description: 'Where taskbox data comes from: `bill` the bill file per billing date (query_bill_link; Douyin\'s recommended API), `daily` query_task_video_daily_data (no longer maintained by Douyin), `auto` the bill, with the daily API standing in when the bill API is missing for this app or a date has no bill yet'
+  }),
+  DOUYIN_BILL_HOSTS: Type.String({
+    minLength: 1,
+    default: 'byteimg.com',
+    description: 'Hosts bill files may be fetched from, comma-separated: a host suffix (`byteimg.com`: that host and its subdomains, HTTPS only), or a plain-HTTP origin written as such (`http://127.0.0.1:4021`, for sandboxes). Any other host, a redirect off the list, plain HTTP elsewhere: refused and logged'
+  }),
+  DOUYIN_BILL_MAX_MB: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'Largest bill file accepted, MiB (a parsed day is kept at about a third of that)' }),
   DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1' })),
   SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
     default: 'auto',
@@ -131,6 +141,20 @@ export function parseEnv (raw: Record<string, string | undefined>): Env {
   return converted as Env
 }
 
+/** DOUYIN_BILL_HOSTS checked: host suffixes, and plain-HTTP origins written with their scheme. */
+function billHosts (spec: string): string {
+  const entries = spec.split(',').map(e => e.trim()).filter(Boolean)
+  for (const entry of entries) {
+    const origin = /^http:\/\/[^/\s?#]+\/?$/i.test(entry) && URL.canParse(entry)
+    const suffix = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(entry)
+    if (!origin && !suffix) {
+      throw new ConfigError(`Invalid configuration: DOUYIN_BILL_HOSTS entry ${JSON.stringify(entry.slice(0, 60))} is neither a host suffix (byteimg.com; HTTPS is implied) nor a plain-HTTP origin (http://host:port)`)
+    }
+  }
+  if (entries.length === 0) throw new ConfigError('Invalid configuration: DOUYIN_BILL_HOSTS names no host')
+  return entries.join(',')
+}
+
 function deriveConfig (env: Env) {
   const production = env.NODE_ENV === 'production'
   const apiKeys = env.BFF_AUTH === 'none' ? [] : parseApiKeys(env.BFF_API_KEYS)
@@ -199,6 +223,8 @@ function deriveConfig (env: Env) {
       maxRows: env.DOUYIN_MAX_ROWS,
       /** Unset: the ceiling split over the fleet the shared limiter last saw. */
       qpsFallback: env.DOUYIN_QPS_FALLBACK,
+      source: env.DOUYIN_SOURCE,
+      bill: { hosts: billHosts(env.DOUYIN_BILL_HOSTS), maxBytes: env.DOUYIN_BILL_MAX_MB * 1024 * 1024 },
       sandbox: sandboxWanted(douyinHasCredentials)
     }
   }

@@ -186,23 +186,23 @@ test('the chart draws points for a douyin video, with totals and sources', { ski
   const body = await res.json()
   await page.locator('#chart canvas').waitFor()
   t.equal(await text(page, '#work-title'), body.work.title)
-  t.equal(await page.locator('#chart').getAttribute('data-series'), 'gmv expectedProfit', 'AiToEarn has no douyin analytics: Douyin\'s money only')
+  t.match(await page.locator('#chart').getAttribute('data-series'), /^playCount likeCount gmv/, 'plays and likes from Douyin\'s bill, money from Douyin')
 
-  // Drawn, not just present: the canvas holds the strokes of the GMV line, and no plays line.
+  // Drawn, not just present: the canvas holds the strokes of the GMV and plays lines.
   t.ok(await pixels(page, COLOURS.gmv) > 100, 'GMV line and points drawn')
-  t.equal(await pixels(page, COLOURS.plays), 0, 'no plays drawn: nobody reported any')
+  t.ok(await pixels(page, COLOURS.plays) > 100, 'plays line drawn: a point per day')
 
   // Hover the day before the last: the legend shows that day's values.
   const over = await page.locator('#chart .u-over').boundingBox()
   const n = body.series.length
   await page.mouse.move(over!.x + over!.width * (n - 1.5) / n, over!.y + over!.height / 2)
-  const legendGmv = page.locator('#chart .u-legend .u-series').nth(1).locator('.u-value')
-  await page.waitForFunction(() => document.querySelectorAll('#chart .u-legend .u-value')[1]?.textContent !== '—')
+  const legendGmv = page.locator('#chart .u-legend .u-series').nth(3).locator('.u-value')
+  await page.waitForFunction(() => document.querySelectorAll('#chart .u-legend .u-value')[3]?.textContent !== '—')
   t.equal(await legendGmv.innerText(), yuan(body.series[n - 2].metrics.gmv), 'legend: that day\'s GMV in yuan')
 
   // Totals, sources, and the numbers as a table.
   t.equal(await text(page, '#totals [data-metric="gmv"] .tile-value'), yuan(body.totals.gmv))
-  t.equal(await page.locator('#totals [data-metric="playCount"]').count(), 0, 'no plays made up')
+  t.equal(await text(page, '#totals [data-metric="playCount"] .tile-value'), int(body.totals.playCount), 'plays to date, from Douyin')
   t.same(await sourceStates(page), ['aitoearn:skipped', 'douyin_taskbox:ok'])
   t.match(await text(page, '#sources li[data-source="aitoearn"] .source-reason'), /no work analytics for douyin/, 'why AiToEarn was not asked')
   t.match(await text(page, '#sources li[data-source="douyin_taskbox"]'), /cache: /, 'the source\'s cache status')

@@ -7,7 +7,7 @@ import { addDays } from '../src/schemas/dates.js'
 test('Douyin answers are cached whole, and per billing date underneath', async t => {
   const sandbox = await startDouyinSandbox()
   t.teardown(() => sandbox.close())
-  const app = await buildApp(t, { DOUYIN_BASE_URL: sandbox.url, DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
+  const app = await buildApp(t, { DOUYIN_BASE_URL: sandbox.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
   const today = beijingToday()
   const get = (query: string) => app.inject({ url: `/v1/douyin/task-videos/daily?${query}` })
 

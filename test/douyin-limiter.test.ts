@@ -43,7 +43,7 @@ test('local limiter: a slot beyond the deadline is refused at once with 503 and 
 test('the route keeps under the sandbox 10 QPS: many pages, no 28003018', async t => {
   const sandbox = await startDouyinSandbox()
   t.teardown(() => sandbox.close())
-  const app = await buildApp(t, { DOUYIN_BASE_URL: sandbox.url, DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
+  const app = await buildApp(t, { DOUYIN_BASE_URL: sandbox.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
   const today = beijingToday()
   const res = await app.inject({ method: 'GET', url: `/v1/douyin/task-videos/daily?all=true&pageSize=1&billingDateFrom=${addDays(today, -2)}&billingDateTo=${addDays(today, -1)}` })
   t.equal(res.statusCode, 200)

@@ -12,6 +12,7 @@ async function setup (t: Tap, opts: DouyinSandboxOptions = {}, env: Record<strin
   t.teardown(() => sandbox.close())
   const app = await buildApp(t, {
     DOUYIN_BASE_URL: sandbox.url,
+    DOUYIN_SOURCE: 'daily',
     DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
     DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
     ...env
@@ -212,7 +213,7 @@ test('sandbox upstream: every response of the route carries x-bff-sandbox: 1', a
   const sandbox = await startDouyinSandbox()
   t.teardown(() => sandbox.close())
   // The sandbox's credentials come from src/sandbox/attach.ts in the server; here they are given.
-  const app = await buildApp(t, { SANDBOX: 'true', DOUYIN_BASE_URL: sandbox.url, DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
+  const app = await buildApp(t, { SANDBOX: 'true', DOUYIN_BASE_URL: sandbox.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET })
   const ok = await app.inject({ method: 'GET', url: URL_ })
   t.equal(ok.statusCode, 200)
   t.equal(ok.headers['x-bff-sandbox'], '1')

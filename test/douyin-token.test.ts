@@ -18,6 +18,7 @@ async function sandbox (t: Tap): Promise<DouyinSandbox> {
 
 const creds = (s: DouyinSandbox) => ({
   DOUYIN_BASE_URL: s.url,
+  DOUYIN_SOURCE: 'daily',
   DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
   DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET
 })
@@ -88,7 +89,7 @@ test('DOUYIN_ACCESS_TOKEN is used as is; when refused it is a 502 UPSTREAM_AUTH,
     body: JSON.stringify({ client_key: SANDBOX_DOUYIN_CLIENT_KEY, client_secret: SANDBOX_DOUYIN_CLIENT_SECRET, grant_type: 'client_credential' })
   })
   const token = ((await got.json()) as { data: { access_token: string } }).data.access_token
-  const app = await buildApp(t, { DOUYIN_BASE_URL: s.url, DOUYIN_ACCESS_TOKEN: token })
+  const app = await buildApp(t, { DOUYIN_BASE_URL: s.url, DOUYIN_SOURCE: 'daily', DOUYIN_ACCESS_TOKEN: token })
   t.equal((await app.inject({ method: 'GET', url: fresh() })).statusCode, 200)
   t.equal(s.requests.at(-1)!.headers['access-token'], token)
   s.expireTokens()
@@ -103,7 +104,7 @@ test('DOUYIN_ACCESS_TOKEN is used as is; when refused it is a 502 UPSTREAM_AUTH,
 test('wrong credentials: 502 UPSTREAM_AUTH with the upstream code, and no secret in it', async t => {
   const s = await sandbox(t)
   const secret = 'super-secret-value-123'
-  const app = await buildApp(t, { DOUYIN_BASE_URL: s.url, DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: secret })
+  const app = await buildApp(t, { DOUYIN_BASE_URL: s.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY, DOUYIN_CLIENT_SECRET: secret })
   const res = await app.inject({ method: 'GET', url: fresh() })
   t.equal(res.statusCode, 502)
   const body = res.json()

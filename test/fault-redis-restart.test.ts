@@ -14,6 +14,8 @@ test('Redis stopped and restarted during a run of requests: no 5xx, the Douyin c
     REDIS_URL: own.url,
     REDIS_KEY_PREFIX: 'bfftest:restart:',
     CACHE_LOCAL_TTL_MS: '0',
+    // The daily API: each new page size is a Douyin call through the limiter, Redis or not.
+    DOUYIN_SOURCE: 'daily',
     RATE_LIMIT_MAX: '100000',
     RATE_LIMIT_DOUYIN_UNCACHED_MAX: '100000'
   })

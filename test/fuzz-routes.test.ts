@@ -6,7 +6,7 @@ import type { Tap } from './helpers/redis.js'
 import { PLATFORMS } from '../src/schemas/metrics.js'
 import { beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/schemas/dates.js'
-import { DAILY_DATA_PATH, STABLE_TOKEN_PATH, TOKEN_PATH } from '../src/sandbox/douyin/server.js'
+import { BILL_LINK_PATH, DAILY_DATA_PATH, STABLE_TOKEN_PATH, TASK_VIDEO_DATA_PATH, TOKEN_PATH } from '../src/sandbox/douyin/server.js'
 
 /**
  * Property-based fuzzing of every API route's path, query and headers: odd unicode, huge values,
@@ -26,7 +26,7 @@ function aitoearnTargetOk (url: string): boolean {
   const id = decodeURIComponent(m[2])
   return id !== '.' && id !== '..' && encodeURIComponent(id) === m[2]
 }
-const douyinTargetOk = (url: string) => [DAILY_DATA_PATH, STABLE_TOKEN_PATH, TOKEN_PATH].includes(url)
+const douyinTargetOk = (url: string) => [DAILY_DATA_PATH, BILL_LINK_PATH, TASK_VIDEO_DATA_PATH, STABLE_TOKEN_PATH, TOKEN_PATH].includes(url)
 
 // Strings that stress parsers and path building.
 const nasty = fc.oneof(

@@ -51,7 +51,7 @@ test('a token answer of the wrong types, and the token echoed back: never in a b
     }
     json(res, 200, { err_no: 28001007, err_msg: `invalid request with access_token=${String(req.headers['access-token'])}`, log_id: 'log-1' })
   })
-  const { server, lines } = await logged(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_CLIENT_KEY: 'client-key-1', DOUYIN_CLIENT_SECRET: SECRET, UPSTREAM_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '2000' })
+  const { server, lines } = await logged(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: 'client-key-1', DOUYIN_CLIENT_SECRET: SECRET, UPSTREAM_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '2000' })
 
   const bodies: string[] = []
   const echoed = await server.inject({ url: DAILY })
@@ -68,7 +68,7 @@ test('a token answer of the wrong types, and the token echoed back: never in a b
 
   for (const m of ['error-echo', 'bad-shape']) {
     mode = m
-    const fresh = await logged(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_CLIENT_KEY: `client-key-${m}`, DOUYIN_CLIENT_SECRET: SECRET })
+    const fresh = await logged(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: `client-key-${m}`, DOUYIN_CLIENT_SECRET: SECRET })
     const res = await fresh.server.inject({ url: DAILY })
     bodies.push(res.body)
     lines.push(...fresh.lines)

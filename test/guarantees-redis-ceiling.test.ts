@@ -25,7 +25,8 @@ test('two instances at 3x the Douyin ceiling through three Redis restarts: never
   const redis = await OwnRedis.start()
   t.teardown(() => redis.stop())
   const proxy = await TcpProxy.start(t, redis.port)
-  const env = { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', RATE_LIMIT_MAX: '0', REQUEST_DEADLINE_MS: '4000' }
+  // The daily API: one Douyin call per distinct query, so the load reaches the ceiling (the bill is one call per date).
+  const env = { DOUYIN_SOURCE: 'daily', RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', RATE_LIMIT_MAX: '0', REQUEST_DEADLINE_MS: '4000' }
   const a = await service(t, s, redis, env)
   const b = await service(t, s, proxy, env)
   s.dy.resetStats()

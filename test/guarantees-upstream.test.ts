@@ -49,7 +49,7 @@ test('Douyin HTTP 429 with Retry-After: the caller is told, and every call pause
     }
     json(res, 200, { err_no: 0, err_msg: 'success', log_id: 'l', data: { video_daily_data_list: [] } })
   })
-  const app = await buildApp(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_CLIENT_KEY: 'ck', DOUYIN_CLIENT_SECRET: 'secret-0123456789' })
+  const app = await buildApp(t, { DOUYIN_BASE_URL: douyin.url, DOUYIN_SOURCE: 'daily', DOUYIN_CLIENT_KEY: 'ck', DOUYIN_CLIENT_SECRET: 'secret-0123456789' })
   const refused = await app.inject({ url: daily(1) })
   t.equal(refused.statusCode, 503)
   t.equal(refused.headers['retry-after'], '2', 'as Douyin said')
@@ -81,6 +81,7 @@ test('bounded work: an over-size body is fetched once, a cut one twice, endless 
     AITOEARN_BASE_URL: ai.url,
     AITOEARN_API_KEY: 'k',
     DOUYIN_BASE_URL: douyin.url,
+    DOUYIN_SOURCE: 'daily',
     DOUYIN_CLIENT_KEY: 'ck',
     DOUYIN_CLIENT_SECRET: 'secret-0123456789',
     REQUEST_DEADLINE_MS: '30000',

@@ -88,8 +88,8 @@ test('a source missing the view deadline is a timeout; its cache fill helps the 
   t.equal(ai.count(ANALYTICS_PATH), 1, 'the slow call served the next view')
 })
 
-test('no source to ask: 422 saying why each was skipped, and no upstream asked', async t => {
-  const { ai, dy, app } = await setup(t)
+test('no source to ask (the daily API): 422 saying why each was skipped, and no upstream asked', async t => {
+  const { ai, dy, app } = await setup(t, { DOUYIN_SOURCE: 'daily' })
   const v = video(4)
   const cases: Array<[string, string, RegExp]> = [
     ['published more than 90 days ago', `/v1/works/douyin/${v.videoId}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&publishedAt=${addDays(today(), -100)}T12:00:00Z`, /90 days/],
@@ -106,4 +106,13 @@ test('no source to ask: 422 saying why each was skipped, and no upstream asked',
     t.match(p.detail, why, `${what}: Douyin's reason`)
   }
   t.equal(ai.count() + dy.count(), 0, 'no upstream asked')
+})
+
+test('no source to ask (the bill): a video in none of the bills of the dates is 422 too', async t => {
+  const { ai, app } = await setup(t)
+  const v = video(4)
+  const res = await app.inject({ url: `/v1/works/douyin/${v.videoId}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&since=${addDays(today(), -20)}&until=${addDays(today(), -10)}` })
+  t.equal(res.statusCode, 422, res.body)
+  t.match(res.json().detail, /in none of Douyin's bills of these dates/)
+  t.equal(ai.count(), 0)
 })

@@ -11,6 +11,8 @@ import { addDays } from '../src/schemas/dates.js'
 import { ENGAGEMENT, MONEY } from '../src/merge/series.js'
 
 const ANALYTICS_PATH = '/analytics'
+/** The daily API, where a test counts its calls (the bill's own tests: douyin-bill.test.ts). */
+const DAILY = { DOUYIN_SOURCE: 'daily' }
 
 const today = () => beijingToday()
 const pubDay = (v: DouyinVideo) => new Date(publishTime(v) * 1000 + 8 * 3600_000).toISOString().slice(0, 10)
@@ -20,9 +22,9 @@ const dataCalls = (dy: DouyinSandbox) => dy.requests.filter(r => r.url.startsWit
 /** The publication time a caller passes for a douyin video (AiToEarn has none to give: no analytics for douyin). */
 const hint = (v: DouyinVideo) => `publishedAt=${encodeURIComponent(new Date(publishTime(v) * 1000).toISOString())}`
 
-test('a douyin video: AiToEarn skipped (it has no douyin analytics), money from Douyin, merged by date', async t => {
+test('a douyin video from the daily API: AiToEarn skipped (it has no douyin analytics), money from Douyin, merged by date', async t => {
   const s = await sandboxes(t)
-  const a = await app(t, s)
+  const a = await app(t, s, DAILY)
   const v = video(7)
   const since = addDays(today(), -9)
   const res = await a.inject({ url: viewUrl('douyin', v.videoId, `accountId=${DOUYIN_ACCOUNT_ID}&since=${since}&until=${today()}&${hint(v)}`) })
@@ -110,11 +112,11 @@ test('a second identical call makes no upstream call; If-None-Match gets a 304',
   t.ok(s.dy.count() > counts[1]!, 'no-cache revalidates the Douyin entries')
 })
 
-test('a 30-day view costs one upstream call per billing date and page; a new day one more', async t => {
+test('daily API: a 30-day view costs one upstream call per billing date and page; a new day one more', async t => {
   // Headroom above our limiter's 10/s: a 28003018 retry on a loaded machine is the limiter's
   // business (its own tests), not what this test counts.
   const s = await sandboxes(t, { qps: 20 })
-  const a = await app(t, s)
+  const a = await app(t, s, DAILY)
   const v = video(34)
   const first = await a.inject({ url: viewUrl('douyin', v.videoId, `accountId=${DOUYIN_ACCOUNT_ID}&since=${addDays(today(), -30)}&until=${addDays(today(), -1)}&${hint(v)}`) })
   t.equal(first.statusCode, 200, first.body)

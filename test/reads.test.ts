@@ -5,18 +5,20 @@
  */
 import { test } from 'tap'
 import { stackApp, startSandboxes } from './helpers/stack.js'
-import { DAILY_DATA_PATH } from '../src/sandbox/douyin/server.js'
 import { beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/schemas/dates.js'
 
 const day = (n: number) => addDays(beijingToday(), -n)
 const daily = (query: string) => `/v1/douyin/task-videos/daily?${query}`
+/** Every taskbox API path (daily data, bill link, task totals). */
+const TASKBOX = '/api/match/v2/taskbox/'
 
 test('retries take their own limiter slot: Douyin never sees more than 10 in a second, faulted attempts included', async t => {
   const s = await startSandboxes(t)
   const app = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', REQUEST_DEADLINE_MS: '20000' })
-  // The first attempt of each of 15 requests fails with a 503 from in front of Douyin; each is retried.
-  s.dy.addFault({ kind: 'status', status: 503, path: DAILY_DATA_PATH, times: 15 })
+  // The first attempt of each of 15 requests fails with a 503 from in front of Douyin; each is
+  // retried. Whichever taskbox API serves them (the bill link by default).
+  s.dy.addFault({ kind: 'status', status: 503, path: TASKBOX, times: 15 })
   const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => app.inject({ url: daily(`billingDate=${day(i + 1)}`) })))
   t.same(answers.map(a => a.statusCode), answers.map(() => 200), 'every request answered after its retry')
   const stats = s.dy.stats()
@@ -46,16 +48,18 @@ test('the uncached-Douyin budget follows each request, whatever its x-request-id
 test('all=true is charged per upstream page', async t => {
   const s = await startSandboxes(t)
   const walk = daily(`billingDate=${day(1)}&all=true&pageSize=1`)
-  const counted = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '1000' })
+  // Pages are the daily API's (the bill is one file per date).
+  const env = { DOUYIN_SOURCE: 'daily' }
+  const counted = await stackApp(t, s, { ...env, RATE_LIMIT_DOUYIN_UNCACHED_MAX: '1000' })
   t.equal((await counted.inject({ url: walk })).statusCode, 200)
   const pages = s.dy.stats().dataRequests
   t.ok(pages >= 3, `the walk took ${pages} pages`)
 
-  const exact = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: String(pages) })
+  const exact = await stackApp(t, s, { ...env, RATE_LIMIT_DOUYIN_UNCACHED_MAX: String(pages) })
   t.equal((await exact.inject({ url: walk })).statusCode, 200, `a budget of ${pages} covers the ${pages} pages`)
   t.equal((await exact.inject({ url: daily(`billingDate=${day(2)}`) })).statusCode, 429, '...and nothing more')
 
-  const short = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: String(pages - 1) })
+  const short = await stackApp(t, s, { ...env, RATE_LIMIT_DOUYIN_UNCACHED_MAX: String(pages - 1) })
   const refused = await short.inject({ url: walk })
   t.equal(refused.statusCode, 429, `a budget of ${pages - 1} does not`)
   t.ok(Number(refused.headers['retry-after']) >= 1)

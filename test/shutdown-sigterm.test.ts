@@ -43,7 +43,7 @@ const answer = async (p: Promise<Response>) => {
 
 test('SIGTERM: no new connections; requests in flight and queued for Douyin finish; clean exit', async t => {
   const s = await startSandboxes(t)
-  const svc = await service(t, s, { SHUTDOWN_GRACE_MS: '8000', DOUYIN_QPS: '2' })
+  const svc = await service(t, s, { SHUTDOWN_GRACE_MS: '8000', DOUYIN_QPS: '2', DOUYIN_SOURCE: 'daily' })
   s.ai.addFault({ kind: 'latency', ms: 600, path: WORKS_PATH })
   const slow = [1, 2, 3].map(n => answer(fetch(`${svc.url}/v1/works/tiktok?accountId=acc-tiktok-1&limit=${n}`)))
   // Four Douyin queries at 2 per second: some wait in the limiter's queue when SIGTERM comes.

@@ -393,7 +393,10 @@ function douyinAccount () {
 
 function renderDouyin (body) {
   const table = $('douyin-table')
-  const money4 = ['gmv', 'refundGmv', 'adShareCost', 'expectedProfit']
+  // The bill has no expected profit but the creator's commission: the last column shows what the answer has.
+  const last = body.items.some(i => i.metrics.expectedProfit !== null) || !body.items.some(i => i.metrics.talentProfit !== null) ? 'expectedProfit' : 'talentProfit'
+  $('douyin-last-money').textContent = METRIC_LABELS[last]
+  const money4 = ['gmv', 'refundGmv', 'adShareCost', last]
   table.tBodies[0].replaceChildren(...body.items.map(item => h('tr', { dataset: { workId: item.workId } },
     h('td', { className: 'title' }, h('div', {}, item.title || 'Untitled video'), h('div', { className: 'muted small mono' }, item.workId)),
     h('td', {}, item.author?.name ?? '—', item.author?.platformUid ? h('div', { className: 'muted small mono' }, item.author.platformUid) : ''),

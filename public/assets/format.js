@@ -61,17 +61,18 @@ export const METRIC_LABELS = {
   clickCount: 'Clicks',
   engagementCount: 'Engagements',
   watchTimeSeconds: 'Watch time (s)',
-  activeCount: 'Activations',
+  activeCount: 'Active users',
   gmv: 'GMV',
   refundGmv: 'Refunded GMV',
   billingGmv: 'Billed GMV',
   billingRefundGmv: 'Billed refunds',
   adShareCost: 'Ad share',
   feedAdShareCost: 'Feed ad share',
-  expectedProfit: 'Expected profit'
+  expectedProfit: 'Expected profit',
+  talentProfit: 'Creator commission'
 }
 
-export const MONEY = new Set(['gmv', 'refundGmv', 'billingGmv', 'billingRefundGmv', 'adShareCost', 'feedAdShareCost', 'expectedProfit'])
+export const MONEY = new Set(['gmv', 'refundGmv', 'billingGmv', 'billingRefundGmv', 'adShareCost', 'feedAdShareCost', 'expectedProfit', 'talentProfit'])
 export const ENGAGEMENT = ['viewCount', 'playCount', 'impressionCount', 'reachCount', 'likeCount', 'commentCount', 'shareCount', 'collectCount', 'saveCount', 'clickCount', 'engagementCount', 'watchTimeSeconds']
 
 /** A metric's value as text: money in yuan, counts with separators. */

@@ -74,7 +74,7 @@ export interface CacheStats {
 }
 
 /** Bump when the shape of cached bodies changes: old entries then simply miss. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /**
  * The key of one answer: the policy (route) name, the schema version, a fingerprint of the

@@ -58,19 +58,21 @@ export const MergedQuery = Type.Object({
   publishedAt: Type.Optional(Type.String({
     format: 'date-time',
     maxLength: 40,
-    description: 'douyin only, optional hint: when the video was published (ISO 8601 with a zone). With it both sources are asked at once; without it the Douyin source waits for AiToEarn to tell. Trusted as given when present.',
+    description: 'douyin only, optional hint: when the video was published (ISO 8601 with a zone). The bill needs none (it has the time); the daily API (DOUYIN_SOURCE=daily, or standing in) needs it and answers 400 without. Trusted as given when present.',
     examples: ['2026-01-02T10:00:00+08:00']
   }))
 }, { additionalProperties: false })
 
 export const MergedSourceSchema = Type.Object({
   name: Type.Union(SOURCE_NAMES.map(n => Type.Literal(n)), {
-    description: '`aitoearn`: AiToEarn work analytics (engagement); `douyin_taskbox`: Douyin taskbox daily data (money)'
+    description: '`aitoearn`: AiToEarn work analytics (engagement); `douyin_taskbox`: Douyin taskbox data (money per day; from the bill also engagement)'
   }),
   status: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('skipped')], {
     description: '`ok`: the source answered and its data is merged in; `error`: it failed (see `error`), its fields are null; `skipped`: the source does not apply (see `reason`)'
   }),
   reason: Type.Optional(Type.String({ description: 'Why a source was skipped', examples: ['Douyin taskbox data exists for douyin videos only'] })),
+  api: Type.Optional(Type.String({ description: '`douyin_taskbox`: which Douyin API answered: `bill` (the bill file per date), `daily` (query_task_video_daily_data) or `bill+daily`', examples: ['bill'] })),
+  note: Type.Optional(Type.String({ description: 'Why the daily API stood in for the bill (DOUYIN_SOURCE=auto)' })),
   error: Type.Optional(Type.Ref(ProblemSchema)),
   cacheStatus: Type.Optional(Type.String({
     description: "How the source's data was obtained: `hit`, `stale` (refreshing in the background), `coalesced`, `miss`, `revalidated`, `stale-if-error` (the worst of its cache entries)",

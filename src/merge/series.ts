@@ -1,12 +1,14 @@
 /**
  * The merge rules of the merged metrics view, as pure functions:
- * - engagement (views, plays, likes, ...) comes from AiToEarn, money (GMV, refunds, ad share,
- *   expected profit, activations) from the Douyin taskbox; a field no source reports stays null;
- * - a series point per date: engagement = the latest AiToEarn snapshot placed on that date
- *   (cumulative values as of then), money = Douyin's row for that billing date (that day's values);
- * - totals and work.metrics: engagement = AiToEarn's latest values, money = the sum over the days.
+ * - engagement (views, plays, likes, ...) comes from AiToEarn, or for a douyin video from Douyin's
+ *   bill (its cumulative counts per billing date); money (GMV, refunds, ad share, commission,
+ *   expected profit, active users) from the Douyin taskbox; a field no source reports stays null;
+ * - a series point per date: engagement = the latest AiToEarn snapshot placed on that date, else
+ *   Douyin's row of that date (cumulative values as of then), money = Douyin's row for that
+ *   billing date (that day's values);
+ * - totals and work.metrics: engagement = the latest values, money = the sum over the days.
  */
-import { ENGAGEMENT_FIELDS, MONEY_FIELDS, emptyMetrics, type Metrics, type Platform, type SeriesPoint, type Work } from '../schemas/metrics.js'
+import { ENGAGEMENT_FIELDS, MONEY_FIELDS, emptyMetrics, type Metrics, type Platform, type SeriesPoint, type ToDate, type Work } from '../schemas/metrics.js'
 import type { WorkAnalyticsBody } from '../schemas/aitoearn.js'
 import { beijingDate } from '../schemas/dates.js'
 
@@ -23,6 +25,8 @@ export interface MergeInput {
   analytics?: WorkAnalyticsBody | undefined
   /** Douyin's row of this video per billing date, when that source answered (dates without a row are absent). */
   douyin?: ReadonlyMap<string, Work> | undefined
+  /** The video as Douyin's task totals describe it (title, link, author, task), when known. */
+  described?: Work | undefined
   /** The publication time the view worked with (AiToEarn's, or the caller's hint). */
   publishedAt?: string | undefined
 }
@@ -57,17 +61,35 @@ export function mergeSeries (dates: string[], analytics: WorkAnalyticsBody | und
   return dates.map(date => {
     const metrics = emptyMetrics()
     const snap = latest.get(date)
-    if (snap) for (const name of ENGAGEMENT) metrics[name] = snap[name]
     const row = douyin?.get(date)
+    const engagement = snap ?? row?.metrics
+    if (engagement) for (const name of ENGAGEMENT) metrics[name] = engagement[name]
     if (row) for (const name of MONEY) metrics[name] = row.metrics[name]
     return { date, metrics }
   })
 }
 
-/** Engagement: AiToEarn's latest values; money: the sum over the days (null when no day reports it). */
-export function mergeTotals (analytics: WorkAnalyticsBody | undefined, douyin: ReadonlyMap<string, Work> | undefined): Metrics {
+/** The row of the latest billing date. */
+function newest (dates: string[], douyin: ReadonlyMap<string, Work> | undefined): Work | undefined {
+  let d: Work | undefined
+  for (const date of dates) d = douyin?.get(date) ?? d
+  return d
+}
+
+/**
+ * Engagement: AiToEarn's latest values, else Douyin's as of the latest billing date that has them
+ * (its counts are cumulative); money: the sum over the days (null when no day reports it).
+ */
+export function mergeTotals (analytics: WorkAnalyticsBody | undefined, douyin: ReadonlyMap<string, Work> | undefined, dates: string[] = [...(douyin?.keys() ?? [])].sort()): Metrics {
   const totals = emptyMetrics()
   if (analytics) for (const name of ENGAGEMENT) totals[name] = analytics.work.metrics[name]
+  else {
+    // Each count as of the latest date that has it (a date the daily API stood in for has none).
+    for (const date of dates) {
+      const m = douyin?.get(date)?.metrics
+      if (m) for (const name of ENGAGEMENT) totals[name] = m[name] ?? totals[name]
+    }
+  }
   for (const row of douyin?.values() ?? []) {
     for (const name of MONEY) {
       const v = row.metrics[name]
@@ -80,9 +102,18 @@ export function mergeTotals (analytics: WorkAnalyticsBody | undefined, douyin: R
 /** The work record: AiToEarn's description of the work, Douyin's where AiToEarn has none. */
 export function mergeWork (input: MergeInput, metrics: Metrics): Work {
   const a = input.analytics?.work
-  // The newest Douyin row describes the video best (title, link, author, task).
-  let d: Work | undefined
-  for (const date of input.dates) d = input.douyin?.get(date) ?? d
+  // The newest Douyin row describes the video best (title, link, author, task); the bill's rows
+  // say less, what the task totals said fills the rest.
+  const latest = newest(input.dates, input.douyin)
+  const t = input.described
+  let d = latest ?? t
+  if (latest && t) {
+    d = { ...latest }
+    if (t.title !== undefined) d.title ??= t.title
+    if (t.url !== undefined) d.url ??= t.url
+    if (t.author !== undefined) d.author = { ...t.author, ...latest.author }
+    if (t.task !== undefined) d.task = { ...t.task, ...latest.task }
+  }
   const work: Work = {
     source: 'merged',
     platform: input.platform,
@@ -105,13 +136,15 @@ export function mergeWork (input: MergeInput, metrics: Metrics): Work {
   const author = { ...(d?.author ?? {}), ...(a?.author ?? {}) }
   if (Object.keys(author).length > 0) work.author = author
   if (d?.task !== undefined) work.task = d.task
+  const toDate: ToDate | undefined = latest?.toDate ?? t?.toDate
+  if (toDate !== undefined) work.toDate = toDate
   if (MONEY.some(name => metrics[name] !== null)) work.currency = 'CNY'
   return work
 }
 
 /** The merged record of one work over `dates`. */
 export function mergeView (input: MergeInput): MergedParts {
-  const totals = mergeTotals(input.analytics, input.douyin)
+  const totals = mergeTotals(input.analytics, input.douyin, input.dates)
   return {
     work: mergeWork(input, { ...totals }),
     series: mergeSeries(input.dates, input.analytics, input.douyin),

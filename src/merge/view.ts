@@ -43,6 +43,9 @@ export interface Outcome<T> {
   data?: T
   error?: HttpProblem
   reason?: string
+  /** Douyin: which of its APIs answered (`bill`, `daily`, `bill+daily`), and why the daily API stood in. */
+  api?: string
+  note?: string
   tally: Tally
 }
 
@@ -81,37 +84,22 @@ export async function runAitoearn (deps: SourceDeps, ctx: ReadContext, v: ViewRe
   }
 }
 
+/** What the Douyin source gives the view: the video's row per billing date, and its description when found. */
+export interface DouyinData { rows: Map<string, Work>, described?: Work | undefined }
+
 /**
- * Douyin taskbox rows of one video per billing date. The publication time is the caller's hint,
- * or else AiToEarn's (then Douyin waits for AiToEarn). `stopped()` turns true at the view's deadline.
+ * Douyin taskbox rows of one video per billing date: from the bill (no publication time needed),
+ * or the daily API (which needs the caller's `publishedAt`). `stopped()` turns true at the view's deadline.
  */
-export async function runDouyin (
-  deps: SourceDeps,
-  ctx: ReadContext,
-  v: ViewRequest,
-  aitoearn: Promise<Outcome<WorkAnalyticsBody>> | undefined,
-  stopped: () => boolean
-): Promise<Outcome<Map<string, Work>>> {
+export async function runDouyin (deps: SourceDeps, ctx: ReadContext, v: ViewRequest, stopped: () => boolean): Promise<Outcome<DouyinData>> {
   const tally = new Tally()
   try {
     if (v.platform !== 'douyin') return { name: 'douyin_taskbox', status: 'skipped', reason: 'Douyin taskbox data exists for douyin videos only', tally }
     if (!isVideoId(v.workId)) return { name: 'douyin_taskbox', status: 'skipped', reason: NOT_A_VIDEO, tally }
-    let publishedAt = v.publishedAt
-    if (publishedAt === undefined) {
-      const a = aitoearn ? await aitoearn : undefined
-      publishedAt = a?.data?.work.publishedAt
-      if (publishedAt === undefined) {
-        const why = a?.error ? `AiToEarn failed (${a.error.code})` : 'AiToEarn did not say when the video was published'
-        throw new HttpProblem('VALIDATION_FAILED', {
-          detail: `The Douyin source needs the video's publication time and ${why}: pass publishedAt`,
-          errors: [{ in: 'querystring', field: 'publishedAt', message: 'is required when AiToEarn cannot tell when the video was published' }]
-        })
-      }
-    }
-    const days = await deps.douyin.videoDays({ workId: v.workId, publishedAt, dates: v.dates, douyinId: v.douyinId, today: v.today }, ctx, stopped)
+    const days = await deps.douyin.videoDays({ workId: v.workId, publishedAt: v.publishedAt, dates: v.dates, douyinId: v.douyinId, today: v.today }, ctx, stopped)
     if (days.status === 'skipped') return { name: 'douyin_taskbox', status: 'skipped', reason: days.reason, tally }
     for (const [label, result] of days.entries) tally.add(label, result)
-    return { name: 'douyin_taskbox', status: 'ok', data: days.rows, tally }
+    return { name: 'douyin_taskbox', status: 'ok', data: { rows: days.rows, described: days.described }, api: days.api, ...(days.note !== undefined ? { note: days.note } : {}), tally }
   } catch (err) {
     return failed(deps, 'douyin_taskbox', err, tally)
   }
@@ -158,7 +146,7 @@ export class MergedViews {
     const complete = tried.every(o => o.status === 'ok')
 
     // A complete view is a function of its parameters and of the entries it was made of.
-    const signature = complete ? sha1(viewKey(v), ...outcomes.map(o => `#${o.status}|${o.reason ?? ''}|${o.tally.inputs.join(',')}`)) : undefined
+    const signature = complete ? sha1(viewKey(v), ...outcomes.map(o => `#${o.status}|${o.reason ?? ''}|${o.api ?? ''}|${o.note ?? ''}|${o.tally.inputs.join(',')}`)) : undefined
     let pre = signature === undefined ? undefined : this.views.get(signature)
     if (pre === undefined) {
       const merged = mergeView({
@@ -167,7 +155,8 @@ export class MergedViews {
         accountId: v.accountId,
         dates: v.dates,
         analytics: a.data,
-        douyin: d.data,
+        douyin: d.data?.rows,
+        described: d.data?.described,
         publishedAt: v.publishedAt
       })
       const core = Buffer.from(`{"work":${JSON.stringify(merged.work)},"series":${JSON.stringify(merged.series)},"totals":${JSON.stringify(merged.totals)},"currency":"CNY","sources":`)
@@ -203,11 +192,10 @@ export class MergedViews {
   }
 
   /**
-   * Both sources at once (Douyin waits for AiToEarn only to learn the publication time when the
-   * caller gave none), each bounded by the view's deadline. A source past the deadline is reported
+   * Both sources at once, each bounded by the view's deadline. A source past the deadline is reported
    * as UPSTREAM_TIMEOUT; its cache fill goes on in the background (within the fill's own deadline).
    */
-  private async run (ctx: ReadContext, v: ViewRequest): Promise<[Outcome<WorkAnalyticsBody>, Outcome<Map<string, Work>>]> {
+  private async run (ctx: ReadContext, v: ViewRequest): Promise<[Outcome<WorkAnalyticsBody>, Outcome<DouyinData>]> {
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>(resolve => {
@@ -219,7 +207,7 @@ export class MergedViews {
     const within = <T>(name: MergedSourceName, p: Promise<Outcome<T>>): Promise<Outcome<T>> => Promise.race([p, deadline.then(() => this.timeout<T>(name))])
     try {
       const a = runAitoearn(this.deps, ctx, v)
-      const d = runDouyin(this.deps, ctx, v, a, () => timedOut)
+      const d = runDouyin(this.deps, ctx, v, () => timedOut)
       return await Promise.all([within('aitoearn', a), within('douyin_taskbox', d)])
     } finally {
       clearTimeout(timer)
@@ -252,6 +240,8 @@ function viewKey (v: ViewRequest): string {
 function sourceOf (o: Outcome<unknown>, requestId: string, withCacheStatus: boolean): MergedSource {
   const out: MergedSource = { name: o.name, status: o.status }
   if (o.reason !== undefined) out.reason = o.reason
+  if (o.api !== undefined) out.api = o.api
+  if (o.note !== undefined) out.note = o.note
   if (o.error !== undefined) out.error = o.error.toProblem(requestId)
   if (o.status === 'ok' && o.tally.worst !== undefined) {
     if (withCacheStatus) out.cacheStatus = o.tally.worst

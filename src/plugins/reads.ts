@@ -3,7 +3,9 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { AitoearnReads } from '../reads/aitoearn.js'
-import { DouyinReads } from '../reads/douyin.js'
+import { DouyinReads, douyinPolicy } from '../reads/douyin.js'
+import { BillDays } from '../reads/douyin-bill.js'
+import { BillFetcher, BillHosts } from '../upstream/douyin/bill-link.js'
 import { NO_CHARGE, cachePolicies, type ReadContext } from '../reads/read.js'
 import { AitoearnClient } from '../upstream/aitoearn/client.js'
 import { DouyinClient } from '../upstream/douyin/client.js'
@@ -73,10 +75,25 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
     onWait: ms => waits.observe(ms / 1000)
   })
   const policies = cachePolicies(config)
+  let valueWarnings = 0
+  const countWarnings = (n: number) => { valueWarnings += n }
+  // A bill download gets the whole request deadline (it may be tens of MiB), each read no longer than that.
+  const fetcher = new BillFetcher(config.requestDeadlineMs)
+  const bill = new BillDays({
+    cache: app.cache,
+    client: douyin,
+    fetcher,
+    hosts: new BillHosts(d.bill.hosts),
+    maxBytes: d.bill.maxBytes,
+    policy: (date, today) => douyinPolicy(policies, [date], today),
+    log: douyinLog,
+    countWarnings
+  })
   app.decorate('reads', {
     aitoearn: new AitoearnReads({ cache: app.cache, client: aitoearn, policies, log }),
-    douyin: new DouyinReads({ cache: app.cache, client: douyin, limiter, policies, maxRows: d.maxRows, log: douyinLog })
+    douyin: new DouyinReads({ cache: app.cache, client: douyin, limiter, policies, maxRows: d.maxRows, log: douyinLog, source: d.source, bill, countWarnings })
   })
+  countsOf(r, 'bff_douyin_value_warnings_total', 'Douyin values that were no integer count or fen (null in the answer, listed in its warnings)', [], () => valueWarnings)
   app.decorate('upstreams', { aitoearn, douyin, douyinLimiter: limiter })
 
   countsOf(r, 'bff_upstream_requests_total', 'Upstream HTTP attempts (retries included), by upstream and outcome: ok (an answer below 500) or the problem code', ['upstream', 'outcome'],
@@ -106,7 +123,7 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
 
   app.addHook('onClose', async () => {
     limiter.close()
-    await Promise.all([aitoearn.close(), douyin.close()])
+    await Promise.all([aitoearn.close(), douyin.close(), fetcher.close()])
   })
 }
 

@@ -42,15 +42,19 @@ const Query = Type.Object({
 }, { additionalProperties: false })
 
 const DESCRIPTION = [
-  "Douyin's taskbox daily video data (money and conversion per video and day) in the one metrics shape.",
+  "Douyin's taskbox video data (money, conversion and engagement per video and day) in the one metrics shape.",
+  '',
+  '**Where it comes from** (`DOUYIN_SOURCE`, said per date in `apis`): `bill` (default under `auto`): the bill file of each billing date (`query_bill_link`, the API Douyin now recommends), downloaded once per date from Douyin\'s CDN (only hosts on `DOUYIN_BILL_HOSTS`), parsed and cached for every instance; filters, windows and pages are applied by us on that day\'s rows. `daily`: `query_task_video_daily_data` (no longer maintained by Douyin), one call per query and page. `auto`: the bill, with the daily API standing in when the bill API is missing for the app (28001018, HTTP 404) or a date has no bill yet (today: bills are T+1). `agencyClientKey` exists in the daily API only (400 under `DOUYIN_SOURCE=bill`).',
   '',
   '**Dates are Beijing dates** (Asia/Shanghai, UTC+8): billing dates, "today", ranges and the default windows are counted in Beijing time, whatever your zone.',
   '',
-  '**Units**: `gmv`, `refundGmv`, `billingGmv`, `billingRefundGmv`, `adShareCost`, `feedAdShareCost` and `expectedProfit` are integer **fen** (1/100 CNY), as received: Douyin does not state the unit; its SDKs treat the values as fen. `activeCount` is `ActiveCnt1d` (activations that day, undocumented upstream). Engagement metrics are null: this source does not report them.',
+  '**Units**: money (`gmv`, `refundGmv`, `billingGmv`, `billingRefundGmv`, `adShareCost`, `feedAdShareCost`, `talentProfit`, `expectedProfit`) is integer **fen** (1/100 CNY), as the bill\'s headers say (单位：分). `activeCount` is the effective daily active users of the mini app linked to the video that day (ActiveCnt1d, 当日视频关联的有效日活用户数). From the bill: engagement (`playCount`, `clickCount`, `commentCount`, `likeCount`, `shareCount`) is **cumulative** (the video\'s counts up to that billing date), and `toDate` carries Douyin\'s running totals of the money; `expectedProfit` is null (the bill has no such column) and the bill has no title, link or author name. From the daily API: engagement is null. `billingGmv`/`billingRefundGmv` from the bill are its CPS-linked order amounts (our reading of the two APIs).',
+  '',
+  '**Odd values never fail a page**: a count or amount that is no integer (a decimal, text, a negative) is `null` for that field of that row, and listed in `warnings` (and counted in /metrics); a `VideoLink` that is no http(s) link is no `url` (kept in `extra.videoLink`).',
   '',
   '**Limits** (checked before any upstream call, 400 otherwise): publish start no older than 90 days; a publish window over 30 days is split into 30-day queries; billing-date range at most 31 days; pageSize at most 10000; from <= to; at most 100 upstream queries per request. Douyin allows 10 requests per second per app: calls are paced, and a request that cannot be served before its deadline answers 503 with Retry-After.',
   '',
-  '**Errors**: Douyin `err_no` values map to problems with `upstream.code` = the err_no and `upstream.requestId` = its `log_id`: token errors -> 502 `UPSTREAM_AUTH` (after one refresh); 28001018 -> 502 `UPSTREAM_CAPABILITY_MISSING` (request the data-analysis permission); 28003017 -> 503 `UPSTREAM_QUOTA_EXHAUSTED` with Retry-After; 28003018 / 28001052 -> 503 `UPSTREAM_RATE_LIMITED`; 28001005 / 28001006 are retried, then 502 / 503; 28001007, 28013009, 28013010 -> 400; an unknown err_no -> 502 `UPSTREAM_ERROR` keeping its number.'
+  '**Errors**: Douyin `err_no` values map to problems with `upstream.code` = the err_no and `upstream.requestId` = its `log_id`: token errors -> 502 `UPSTREAM_AUTH` (after one refresh); 28001018 -> 502 `UPSTREAM_CAPABILITY_MISSING` (request the data-analysis permission); 28003017 -> 503 `UPSTREAM_QUOTA_EXHAUSTED` with Retry-After; 28003018 / 28001052 -> 503 `UPSTREAM_RATE_LIMITED`; 28001005 / 28001006 are retried, then 502 / 503; 28001007, 28013009, 28013010 -> 400; an unknown err_no -> 502 `UPSTREAM_ERROR` keeping its number. The bill file: a link to a host off `DOUYIN_BILL_HOSTS` -> 502 `UPSTREAM_BAD_RESPONSE` (`BILL_HOST_REFUSED`, nothing fetched); an expired or refused link is asked for anew once (`BILL_LINK_EXPIRED` after that); a cut file (`BILL_TRUNCATED`), one too large (`BILL_TOO_LARGE`, DOUYIN_BILL_MAX_MB) or no readable bill (`BILL_UNREADABLE`, e.g. a required column missing, named) -> 502.'
 ].join('\n')
 
 /** GET /v1/douyin/task-videos/daily */
@@ -62,7 +66,7 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
     config: { upstreams: ['douyin'] },
     schema: {
       tags: ['douyin'],
-      summary: 'Daily money and conversion data of Douyin taskbox videos',
+      summary: 'Daily money, conversion and engagement of Douyin taskbox videos',
       description: DESCRIPTION,
       querystring: Query,
       response: {

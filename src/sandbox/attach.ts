@@ -19,7 +19,15 @@ export async function attachSandboxes (config: Config): Promise<{ config: Config
   if (douyin.sandbox) {
     const sandbox = await startDouyinSandbox({ qps: config.douyin.qps })
     sandboxes.push(sandbox)
-    douyin = { ...douyin, baseUrl: sandbox.url, clientKey: SANDBOX_DOUYIN_CLIENT_KEY, clientSecret: SANDBOX_DOUYIN_CLIENT_SECRET, accessToken: undefined }
+    // The sandbox's bill file host is plain HTTP on 127.0.0.1: allowed as that one origin.
+    douyin = {
+      ...douyin,
+      baseUrl: sandbox.url,
+      clientKey: SANDBOX_DOUYIN_CLIENT_KEY,
+      clientSecret: SANDBOX_DOUYIN_CLIENT_SECRET,
+      accessToken: undefined,
+      bill: { ...douyin.bill, hosts: `${douyin.bill.hosts},${sandbox.cdn.url}` }
+    }
   }
   return {
     config: { ...config, aitoearn, douyin },

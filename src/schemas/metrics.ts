@@ -24,7 +24,7 @@ const count = (title: string, description: string) =>
 const money = (title: string, description: string) =>
   Type.Union([Type.Integer(), Type.Null()], {
     title,
-    description: `${description} Unit: integer minor units (fen, 1/100 CNY; Douyin does not state the unit, its SDKs treat it as fen). null: not reported.`
+    description: `${description} Unit: integer fen (1/100 CNY), as Douyin's bill headers say (单位：分). null: not reported, or a value that was no integer fen (listed in the answer's warnings).`
   })
 
 export const ENGAGEMENT_FIELDS = {
@@ -46,15 +46,38 @@ export const ENGAGEMENT_FIELDS = {
 }
 
 export const MONEY_FIELDS = {
-  activeCount: count('Activations (1 day)', 'Douyin taskbox ActiveCnt1d: activations attributed to the video that day (undocumented upstream).'),
+  activeCount: count('Effective daily active users (1 day)', 'Douyin taskbox ActiveCnt1d, the bill\'s 当日视频关联的有效日活用户数: effective daily active users of the mini app linked to the video that day (not activations).'),
   gmv: money('GMV (1 day)', 'Douyin taskbox GMV1d: gross merchandise value that day.'),
   refundGmv: money('Refunded GMV (1 day)', 'Douyin taskbox RefundGMV1d.'),
   billingGmv: money('Billed GMV (1 day)', 'Douyin taskbox BillingGMV1d.'),
   billingRefundGmv: money('Billed refunded GMV (1 day)', 'Douyin taskbox BillingRefundGMV1d.'),
   adShareCost: money('Ad share (1 day)', 'Douyin taskbox AdShareCost1d: ad revenue share.'),
   feedAdShareCost: money('Feed ad share (1 day)', 'Douyin taskbox FeedAdShareCost1d: in-feed ad revenue share.'),
-  expectedProfit: money('Expected profit', 'Douyin taskbox ExpectedProfit.')
+  expectedProfit: money('Expected profit', 'Douyin taskbox ExpectedProfit (the daily data API only; the bill has no such column).'),
+  talentProfit: money('Creator commission (1 day)', 'Douyin taskbox TalentProfit1d, the bill\'s 视频当日达人佣金: the creator\'s commission that day.')
 }
+
+/** Douyin's running totals of a video's money, to the record's date (the bill's 累计 columns; query_task_video_data's *_td). */
+export const ToDateSchema = Type.Object({
+  activeCount: count('Effective daily active users to date', 'Douyin: 视频累计关联的有效日活用户数 / active_cnt_td.'),
+  gmv: money('GMV to date', 'Douyin: 视频累计产生的交易订单支付金额 / gmv_td.'),
+  refundGmv: money('Refunded GMV to date', 'Douyin: 视频产生的交易订单累计退款金额 / refund_gmv_td.'),
+  billingGmv: money('Billed GMV to date', 'Douyin: 视频累计CPS关联的交易订单支付金额 / billing_gmv_td.'),
+  billingRefundGmv: money('Billed refunded GMV to date', 'Douyin: 视频CPS关联的交易订单累计退款金额 / billing_refund_gmv_td.'),
+  adShareCost: money('Ad share to date', 'Douyin: 视频累计产生的广告收入 / ad_share_cost_td.'),
+  feedAdShareCost: money('Feed ad share to date', 'Douyin: 视频Feed流累计产生的广告收入 / feed_ad_share_cost_td.'),
+  talentProfit: money('Creator commission to date', 'Douyin: 视频累计达人佣金.'),
+  expectedProfit: money('Expected profit to date', 'Douyin: expected_profit of query_task_video_data.')
+}, {
+  $id: 'ToDate',
+  title: 'ToDate',
+  description: 'Douyin\'s running totals of a video\'s money (fen) up to the record\'s date, as Douyin sends them (not summed by us). null: not reported.',
+  additionalProperties: false
+})
+export type ToDate = Static<typeof ToDateSchema>
+export const TO_DATE_NAMES = Object.keys(ToDateSchema.properties) as Array<keyof ToDate>
+const NO_TO_DATE = Object.freeze(Object.fromEntries(TO_DATE_NAMES.map(n => [n, null])) as ToDate)
+export const emptyToDate = (): ToDate => ({ ...NO_TO_DATE })
 
 export const MetricsSchema = Type.Object({ ...ENGAGEMENT_FIELDS, ...MONEY_FIELDS }, {
   $id: 'Metrics',
@@ -106,6 +129,7 @@ export const WorkSchema = Type.Object({
     clientName: opt(Type.String({ description: 'Agency client name' }))
   }, { description: 'Douyin taskbox task the video was made for' })),
   metrics: Type.Ref(MetricsSchema),
+  toDate: opt(Type.Ref(ToDateSchema, { description: 'Douyin only: its running totals of the video\'s money up to `date`' })),
   metricsReliable: opt(Type.Boolean({
     description: '`false`: the source answered numbers that are no measurement (tiktok, and likely twitter, answer all zeros for a work id they do not know); `metrics` are then all null. Absent: the metrics are what the source reported.'
   })),
@@ -141,4 +165,4 @@ export const PageSchema = Type.Object({
 export type Page = Static<typeof PageSchema>
 
 /** Shared schemas, registered once with addSchema and referenced by $id. */
-export const SHARED_SCHEMAS = [PlatformSchema, MetricsSchema, WorkSchema, SeriesPointSchema, PageSchema]
+export const SHARED_SCHEMAS = [PlatformSchema, MetricsSchema, ToDateSchema, WorkSchema, SeriesPointSchema, PageSchema]

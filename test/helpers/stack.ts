@@ -26,7 +26,9 @@ export function sandboxEnv (s: Sandboxes): Record<string, string> {
     AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY,
     DOUYIN_BASE_URL: s.dy.url,
     DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
-    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET
+    DOUYIN_CLIENT_SECRET: SANDBOX_DOUYIN_CLIENT_SECRET,
+    // The sandbox's bill file host: plain HTTP on 127.0.0.1, allowed as that one origin.
+    DOUYIN_BILL_HOSTS: `byteimg.com,${s.dy.cdn.url}`
   }
 }
 

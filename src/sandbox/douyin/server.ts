@@ -1,11 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { Faults, applyFault, readBody, send, type Fault } from '../faults.js'
-import { SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET } from '../seed.js'
+import { DOUYIN_VIDEOS, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, beijingToday, publishTime as publishTimeOf } from '../seed.js'
 import type { RecordedRequest, SandboxOptions, SandboxServer } from '../types.js'
 import { TokenBook } from './tokens.js'
-import { matchingVideos, rowJson, type RowSpelling } from './data.js'
+import { matchingVideos, rowJson, totalsTo, type RowSpelling } from './data.js'
+import { DEFAULT_BILL_STYLE, billFile, type BillColumn, type BillStyle } from './bill.js'
 
 export interface DouyinSandboxOptions extends SandboxOptions {
   /** Data requests admitted per sliding second; more answer err_no 28003018 (Douyin: 10). */
@@ -16,6 +17,10 @@ export interface DouyinSandboxOptions extends SandboxOptions {
   spelling?: RowSpelling
   clientKey?: string
   clientSecret?: string
+  /** Port of the bill file host (the CDN); default: `port + 1` when `port` is given, else any. */
+  cdnPort?: number
+  /** Lifetime of a bill link (its x-expires), seconds. Douyin does not say; 600 here. */
+  billLinkTtlSeconds?: number
 }
 
 export interface DouyinSandboxStats {
@@ -33,6 +38,8 @@ export interface DouyinSandboxStats {
   firstDataAt: number
   lastDataAt: number
   qps: number
+  /** Requests to the bill file host. */
+  billDownloads: number
   /** Answers by err_no (data endpoint), e.g. {"0": 12, "28003018": 1}. */
   errNo: Record<string, number>
 }
@@ -49,13 +56,30 @@ export interface DouyinSandbox extends SandboxServer {
   stats: () => DouyinSandboxStats
   resetStats: () => void
   expireTokens: () => void
-  forceError: (errNo: number, times?: number, errMsg?: string) => void
+  /** The next `times` data calls (to `path` only, when given) answer errNo. */
+  forceError: (errNo: number, times?: number, errMsg?: string, path?: string) => void
   setSpelling: (spelling: RowSpelling) => void
+  /** The bill file host: its origin (for DOUYIN_BILL_HOSTS) and what it was asked. */
+  cdn: { url: string, requests: RecordedRequest[], count: () => number }
+  /** How bill files are written (BOM, line ending, column order, size). */
+  setBillStyle: (style: Partial<BillStyle>) => void
+  /** One value of one video's rows, in the daily API (PascalCase field) and the bill (column): e.g. a fractional ExpectedProfit. */
+  setRowValue: (videoId: string, field: { daily?: string, bill?: BillColumn }, value: string | number) => void
+  /** The next `n` bill links are handed out already expired. */
+  expireNextLinks: (n: number) => void
+  /** Bill links point to this origin instead of the sandbox's bill host (undefined: back to it). */
+  setLinkOrigin: (origin: string | undefined) => void
 }
 
 export const TOKEN_PATH = '/oauth/client_token/'
 export const STABLE_TOKEN_PATH = '/oauth/stable_client_token/'
 export const DAILY_DATA_PATH = '/api/match/v2/taskbox/query_task_video_daily_data/'
+export const BILL_LINK_PATH = '/api/match/v2/taskbox/query_bill_link/'
+export const TASK_VIDEO_DATA_PATH = '/api/match/v2/taskbox/query_task_video_data/'
+/** Every taskbox data API: Douyin's 10 requests per second count them all. */
+const DATA_PATHS = new Set([DAILY_DATA_PATH, BILL_LINK_PATH, TASK_VIDEO_DATA_PATH])
+/** Bills exist for settlement dates within 180 days (the agency bill page, the nearest documented twin). */
+const BILL_MAX_AGE_DAYS = 180
 
 const DAY = 86_400
 const MAX_RECORDED = 500
@@ -86,7 +110,17 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   const faults = new Faults()
   const requests: RecordedRequest[] = []
   let spelling: RowSpelling = opts.spelling ?? 'pascal'
-  let forced: Array<{ errNo: number, times: number, errMsg?: string }> = []
+  let forced: Array<{ errNo: number, times: number, errMsg?: string, path?: string }> = []
+  let billStyle: BillStyle = { ...DEFAULT_BILL_STYLE }
+  const dailyOverride = new Map<string, Record<string, string | number>>()
+  const billOverride = new Map<string, Partial<Record<BillColumn, string | number>>>()
+  const billLinkTtl = opts.billLinkTtlSeconds ?? 600
+  const signingKey = randomBytes(16)
+  /** Bill file names handed out, to their billing date. */
+  const billFiles = new Map<string, string>()
+  let expiredLinks = 0
+  let linkOrigin: string | undefined
+  const cdnRequests: RecordedRequest[] = []
   // Sliding second: arrival times of every data call, and of the admitted ones.
   let arrived: number[] = []
   let admitted: number[] = []
@@ -94,7 +128,7 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   let tokensIssuedBase = 0
 
   function freshCounters () {
-    return { tokenCalls: 0, dataRequests: 0, rateLimited: 0, maxPerSecond: 0, firstDataAt: 0, lastDataAt: 0, errNo: {} as Record<string, number> }
+    return { tokenCalls: 0, dataRequests: 0, rateLimited: 0, maxPerSecond: 0, firstDataAt: 0, lastDataAt: 0, billDownloads: 0, errNo: {} as Record<string, number> }
   }
 
   const stats = (): DouyinSandboxStats => ({ ...counters, errNo: { ...counters.errNo }, tokensIssued: tokens.issuedCount - tokensIssuedBase, qps })
@@ -142,40 +176,99 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     return true
   }
 
-  function dataAnswer (req: IncomingMessage, raw: string, withinCeiling: boolean): { status: number, body: string } {
+  /** The forced error for a call to `pathname`, if any (and counts it down). */
+  function takeForced (pathname: string): { errNo: number, errMsg?: string } | undefined {
+    const i = forced.findIndex(f => f.path === undefined || f.path === pathname)
+    if (i < 0) return undefined
+    const force = forced[i]!
+    if (--force.times <= 0) forced.splice(i, 1)
+    return force
+  }
+
+  /** The answer of a taskbox data call: the ceiling, a forced error, the token, then `answer`. */
+  function taskbox (req: IncomingMessage, pathname: string, withinCeiling: boolean, answer: (now: number) => string): { status: number, body: string } {
     const logId = newLogId()
-    const errorBody = (err: DataError) => {
-      counters.errNo[err.errNo] = (counters.errNo[err.errNo] ?? 0) + 1
-      return { status: 200, body: JSON.stringify({ err_no: err.errNo, err_msg: err.message, log_id: logId }) }
-    }
     try {
       const now = Date.now()
       if (!withinCeiling) {
         counters.rateLimited++
         throw new DataError(28003018, `请求频率过高: more than ${qps} requests per second`)
       }
-      const force = forced[0]
-      if (force) {
-        if (--force.times <= 0) forced.shift()
-        throw new DataError(force.errNo, force.errMsg)
-      }
+      const force = takeForced(pathname)
+      if (force) throw new DataError(force.errNo, force.errMsg)
       const token = req.headers['access-token']
       const check = tokens.check(typeof token === 'string' ? token : undefined, now)
       if (check === 'invalid') throw new DataError(28001003)
       if (check === 'expired') throw new DataError(28001008)
-      const q = parseQuery(raw, now)
-      const matches = matchingVideos(q, now)
-      const rows = matches.slice((q.pageNum - 1) * q.pageSize, q.pageNum * q.pageSize)
-        .map(m => rowJson(m.video, m.published, q.billingDate, spelling))
+      const data = answer(now)
       counters.errNo[0] = (counters.errNo[0] ?? 0) + 1
-      return {
-        status: 200,
-        body: `{"err_no":0,"err_msg":"success","log_id":${JSON.stringify(logId)},"data":{"video_daily_data_list":[${rows.join(',')}]}}`
-      }
+      return { status: 200, body: `{"err_no":0,"err_msg":"success","log_id":${JSON.stringify(logId)},"data":${data}}` }
     } catch (err) {
-      if (err instanceof DataError) return errorBody(err)
-      throw err
+      if (!(err instanceof DataError)) throw err
+      counters.errNo[err.errNo] = (counters.errNo[err.errNo] ?? 0) + 1
+      return { status: 200, body: JSON.stringify({ err_no: err.errNo, err_msg: err.message, log_id: logId }) }
     }
+  }
+
+  /**
+   * query_bill_link: a signed link to the bill file of a date that has one; an empty link for a
+   * date not generated yet (today: bills are T+1); 28001007 beyond 180 days.
+   */
+  function billLinkAnswer (raw: string, now: number): string {
+    const b = parseObject(raw)
+    const date = b.bill_date
+    if (typeof date !== 'string' || !isCalendarDate(date)) throw new DataError(28001007, '参数不合法: bill_date must be YYYY-MM-DD')
+    const today = beijingToday(now)
+    if (date >= today) return '{"bill_link":"","live_bill_link":""}'
+    if (Date.parse(`${date}T00:00:00Z`) < Date.parse(`${today}T00:00:00Z`) - BILL_MAX_AGE_DAYS * DAY * 1000) {
+      throw new DataError(28001007, '参数不合法: bill_date is beyond the 180 days bills are kept')
+    }
+    const name = `/tos-cn-i-sandbox/${randomBytes(16).toString('hex')}.csv`
+    billFiles.set(name, date)
+    const expires = Math.floor(now / 1000) + (expiredLinks > 0 ? -60 : billLinkTtl)
+    if (expiredLinks > 0) expiredLinks--
+    const link = `${linkOrigin ?? cdnUrl}${name}?x-expires=${expires}&x-signature=${encodeURIComponent(sign(name, expires))}`
+    return JSON.stringify({ bill_link: link, live_bill_link: '' })
+  }
+
+  /** The signature of a bill link: base64 (so `%2B`, `%2F`, `%3D` appear once encoded), as byteimg's links carry. */
+  function sign (name: string, expires: number): string {
+    return createHmac('sha1', signingKey).update(`${name}?x-expires=${expires}`).digest('base64')
+  }
+
+  /** query_task_video_data: the videos of the tasks published in the window, with their totals up to yesterday. */
+  function taskVideosAnswer (raw: string, now: number): string {
+    const b = parseObject(raw)
+    const ids = b.task_ids
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every(id => typeof id === 'string' && /^\d{1,20}$/.test(id))) {
+      throw new DataError(28001007, '参数不合法: task_ids must be a non-empty list of id strings')
+    }
+    const q = pageAndWindow(b, now)
+    const yesterday = new Date(Date.parse(`${beijingToday(now)}T00:00:00Z`) - DAY * 1000).toISOString().slice(0, 10)
+    const rows = DOUYIN_VIDEOS
+      .map(video => ({ video, published: publishTimeOf(video, now) }))
+      .filter(({ video, published }) => ids.includes(video.taskId) && published >= q.start && published <= q.end)
+      .sort((x, y) => y.published - x.published || (x.video.videoId < y.video.videoId ? -1 : 1))
+      .slice((q.pageNum - 1) * q.pageSize, q.pageNum * q.pageSize)
+      .map(({ video, published }) => {
+        const sum = totalsTo(video, published, yesterday)
+        return `{"video_id":${video.videoId},"task_id":${video.taskId},"video_views":${sum.plays},"likes":${sum.likes},"comments":${sum.comments},"shares":${sum.shares},"clicks":${sum.clicks},` +
+          `"gmv_td":${sum.gmv},"billing_gmv_td":${sum.billingGmv},"refund_gmv_td":${sum.refundGmv},"billing_refund_gmv_td":${sum.billingRefundGmv},"ad_share_cost_td":${sum.adShareCost},` +
+          `"feed_ad_share_cost_td":${sum.feedAdShareCost},"expected_profit":${sum.expectedProfit},"active_cnt_td":${sum.activeCount},"publish_time":${published},` +
+          `"douyin_id":${JSON.stringify(video.douyinId)},"author":${JSON.stringify(video.author)},"video_title":${JSON.stringify(video.title)},` +
+          `"video_link":${JSON.stringify(`https://www.iesdouyin.com/share/video/${video.videoId}/?region=CN`)},"task_name":${JSON.stringify(video.taskName)},` +
+          `"micro_app_title":${JSON.stringify(video.appTitle)},"client_name":${JSON.stringify(video.clientName)},"date":${JSON.stringify(yesterday)}}`
+      })
+    return `{"video_sum_data_list":[${rows.join(',')}]}`
+  }
+
+  function dataAnswer (req: IncomingMessage, raw: string, withinCeiling: boolean): { status: number, body: string } {
+    return taskbox(req, DAILY_DATA_PATH, withinCeiling, now => {
+      const q = parseQuery(raw, now)
+      const rows = matchingVideos(q, now).slice((q.pageNum - 1) * q.pageSize, q.pageNum * q.pageSize)
+        .map(m => rowJson(m.video, m.published, q.billingDate, spelling, dailyOverride.get(m.video.videoId)))
+      return `{"video_daily_data_list":[${rows.join(',')}]}`
+    })
   }
 
   async function control (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -216,9 +309,13 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     let normal: () => { status: number, body: string }
     if (req.method === 'POST' && (pathname === TOKEN_PATH || pathname === STABLE_TOKEN_PATH)) {
       normal = () => tokenAnswer(pathname, raw)
-    } else if (req.method === 'POST' && pathname === DAILY_DATA_PATH) {
+    } else if (req.method === 'POST' && DATA_PATHS.has(pathname)) {
       const withinCeiling = admitData(Date.now())
-      normal = () => dataAnswer(req, raw, withinCeiling)
+      normal = pathname === DAILY_DATA_PATH
+        ? () => dataAnswer(req, raw, withinCeiling)
+        : pathname === BILL_LINK_PATH
+          ? () => taskbox(req, pathname, withinCeiling, now => billLinkAnswer(raw, now))
+          : () => taskbox(req, pathname, withinCeiling, now => taskVideosAnswer(raw, now))
     } else {
       normal = () => ({ status: 404, body: JSON.stringify({ err_no: 404, err_msg: 'not found', log_id: newLogId() }) })
     }
@@ -227,6 +324,43 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     const answer = normal()
     send(res, answer.status, 'application/json', answer.body)
   }
+
+  /**
+   * The bill file host (a CDN in front of object storage, as byteimg.com is): a file of a link
+   * handed out, while its signature is the one given, byte for byte, and it has not expired;
+   * 403 otherwise (signed CDN links answer 403 after expiry). Faults apply by path (`.csv`).
+   */
+  async function cdnHandle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/'
+    cdnRequests.push({ method: req.method ?? 'GET', url: target, headers: req.headers, at: Date.now() })
+    counters.billDownloads++
+    if (cdnRequests.length > MAX_RECORDED) cdnRequests.shift()
+    const [name = '', query = ''] = target.split('?')
+    const params = new Map(query.split('&').map(p => p.split('=') as [string, string]))
+    const date = billFiles.get(name)
+    const expires = Number(params.get('x-expires'))
+    const denied = date === undefined || req.method !== 'GET' || !Number.isInteger(expires) ||
+      params.get('x-signature') !== encodeURIComponent(sign(name, expires)) || expires < Date.now() / 1000
+    const now = Date.now()
+    const file = () => [...billFile(date!, now, billStyle, billOverride)].join('')
+    if (denied) return send(res, 403, 'application/xml', '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code></Error>')
+    const fault = faults.take(name)
+    if (fault && await applyFault(fault, faults, req, res, () => ({ status: 200, body: file() }))) return
+    res.writeHead(200, { 'content-type': 'text/csv', 'cache-control': 'private' })
+    for (const piece of billFile(date, now, billStyle, billOverride)) {
+      if (!res.write(piece)) await new Promise(resolve => res.once('drain', resolve))
+      if (res.destroyed) return
+    }
+    res.end()
+  }
+  const cdn: Server = createServer((req, res) => {
+    cdnHandle(req, res).catch(() => send(res, 500, 'text/plain', 'sandbox error'))
+  })
+  await new Promise<void>((resolve, reject) => {
+    cdn.once('error', reject)
+    cdn.listen(opts.cdnPort ?? (opts.port ? opts.port + 1 : 0), opts.host ?? '127.0.0.1', () => resolve())
+  })
+  const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => send(res, 500, 'application/json', '{"err_no":28001005,"err_msg":"sandbox error"}'))
@@ -253,11 +387,21 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
       admitted = []
     },
     expireTokens: () => tokens.expireAll(),
-    forceError: (errNo: number, times = 1, errMsg?: string) => { forced.push({ errNo, times, ...(errMsg ? { errMsg } : {}) }) },
+    forceError: (errNo: number, times = 1, errMsg?: string, path?: string) => { forced.push({ errNo, times, ...(errMsg ? { errMsg } : {}), ...(path ? { path } : {}) }) },
     setSpelling: (s: RowSpelling) => { spelling = s },
+    cdn: { url: cdnUrl, requests: cdnRequests, count: () => cdnRequests.length },
+    setBillStyle: style => { billStyle = { ...billStyle, ...style } },
+    setRowValue: (videoId, field, value) => {
+      if (field.daily !== undefined) dailyOverride.set(videoId, { ...dailyOverride.get(videoId), [field.daily]: value })
+      if (field.bill !== undefined) billOverride.set(videoId, { ...billOverride.get(videoId), [field.bill]: value })
+    },
+    expireNextLinks: n => { expiredLinks = n },
+    setLinkOrigin: origin => { linkOrigin = origin },
     close: async () => {
       forced = []
       faults.releaseHeld()
+      cdn.closeAllConnections()
+      await new Promise<void>(resolve => cdn.close(() => resolve()))
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
@@ -265,18 +409,21 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   return sandbox
 }
 
-/** Validates a data request body as Douyin does; throws DataError with the err_no it would answer. */
-function parseQuery (raw: string, nowMs: number) {
-  let b: Record<string, unknown>
+/** A request body as a JSON object; 28001007 otherwise. */
+function parseObject (raw: string): Record<string, unknown> {
+  let b: unknown
   try {
-    b = JSON.parse(raw) as Record<string, unknown>
+    b = JSON.parse(raw)
   } catch {
     throw new DataError(28001007, '参数不合法: body is not JSON')
   }
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new DataError(28001007, '参数不合法: body is not an object')
+  return b as Record<string, unknown>
+}
+
+/** page_num, page_size and the publish window, checked as Douyin does (UPSTREAMS.md). */
+function pageAndWindow (b: Record<string, unknown>, nowMs: number) {
   const bad = (what: string) => new DataError(28001007, `参数不合法: ${what}`)
-  const billingDate = b.billing_date
-  if (typeof billingDate !== 'string' || !isCalendarDate(billingDate)) throw bad('billing_date must be YYYY-MM-DD')
   const int = (name: string) => {
     const v = b[name]
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`${name} must be a positive integer`)
@@ -290,6 +437,16 @@ function parseQuery (raw: string, nowMs: number) {
   if (end < start) throw bad('video_publish_end_time is before video_publish_start_time')
   if (end - start > 30 * DAY) throw bad('video publish window longer than 30 days')
   if (start < nowMs / 1000 - 90 * DAY) throw new DataError(28013009)
+  return { pageNum, pageSize, start, end }
+}
+
+/** Validates a daily data request body as Douyin does; throws DataError with the err_no it would answer. */
+function parseQuery (raw: string, nowMs: number) {
+  const b = parseObject(raw)
+  const bad = (what: string) => new DataError(28001007, `参数不合法: ${what}`)
+  const billingDate = b.billing_date
+  if (typeof billingDate !== 'string' || !isCalendarDate(billingDate)) throw bad('billing_date must be YYYY-MM-DD')
+  const { pageNum, pageSize, start, end } = pageAndWindow(b, nowMs)
   const optional = (name: string) => {
     const v = b[name]
     if (v === undefined || v === null || v === '') return undefined

@@ -7,10 +7,20 @@ import { UpstreamHttp, backoffMs, fingerprint, retryAfterSeconds, sample, waitWi
 import type { Admission } from '../limiter/types.js'
 import { ERR, QUOTA_PAUSE_S, RISK_PAUSE_S, actionFor, problemFor } from './errors.js'
 import type { UpstreamQuery } from './params.js'
-import { EnvelopeCheck, foldRow, parseLossless, toWork, type Envelope } from './rows.js'
+import { EnvelopeCheck, foldRow, parseLossless, toTotalsWork, toWork, type Envelope } from './rows.js'
+import type { Warnings } from './values.js'
 import { SharedToken, StaticToken, type TokenSource, type TokenStats } from './token.js'
 
 export const DAILY_DATA_PATH = '/api/match/v2/taskbox/query_task_video_daily_data/'
+export const BILL_LINK_PATH = '/api/match/v2/taskbox/query_bill_link/'
+export const TASK_VIDEO_DATA_PATH = '/api/match/v2/taskbox/query_task_video_data/'
+
+/** One query of query_task_video_data: a task's videos with their totals to date. */
+export interface TaskVideosQuery {
+  task_ids: string[]
+  video_publish_start_time: number
+  video_publish_end_time: number
+}
 
 export interface DouyinClientOptions {
   baseUrl: string
@@ -57,27 +67,58 @@ export class DouyinClient {
     }
   }
 
-  /** One page of one query of the daily data, as Works (one per row). */
-  async dailyPage (q: UpstreamQuery, page: number, pageSize: number, ctx: CallContext, admission: Admission): Promise<Work[]> {
-    const env = await this.call({ ...q, page_num: page, page_size: pageSize }, ctx, admission)
-    const list = env.data?.video_daily_data_list ?? []
-    const works: Work[] = []
-    for (const raw of list) {
-      const folded = foldRow(raw)
-      if (!folded) {
-        this.log.warn({ reqId: ctx.requestId, sample: sample(JSON.stringify(raw), 300) }, 'Douyin sent a row of an unexpected shape')
-        throw new HttpProblem('UPSTREAM_BAD_RESPONSE', {
-          detail: 'Douyin sent a taskbox row of an unexpected shape',
-          upstream: { name: 'douyin', ...(env.log_id ? { requestId: env.log_id } : {}) }
-        })
-      }
-      works.push(toWork(folded.row, folded.extra, q.billing_date))
+  /** One page of one query of the daily data, as Works (one per row); odd values go to `warnings`. */
+  async dailyPage (q: UpstreamQuery, page: number, pageSize: number, ctx: CallContext, admission: Admission, warnings?: Warnings): Promise<Work[]> {
+    const env = await this.call(DAILY_DATA_PATH, { ...q, page_num: page, page_size: pageSize }, ctx, admission)
+    return this.rows(env, 'video_daily_data_list', ctx).map(({ row, extra }) => toWork(row, extra, q.billing_date, warnings))
+  }
+
+  /**
+   * The link of one billing date's bill file, or undefined when Douyin has none for that date
+   * (an empty link, or 28001007 for a date we checked: not generated yet, or out of its range).
+   */
+  async billLink (billDate: string, ctx: CallContext, admission: Admission): Promise<string | undefined> {
+    let env: Envelope
+    try {
+      env = await this.call(BILL_LINK_PATH, { bill_date: billDate }, ctx, admission)
+    } catch (err) {
+      if (err instanceof HttpProblem && err.upstream?.code === ERR.INVALID_PARAM) return undefined
+      throw err
     }
-    return works
+    const link = env.data?.bill_link
+    if (link === undefined || link === null || link === '') return undefined
+    if (typeof link !== 'string') throw this.badShape(env, ctx, 'a bill link that is not text')
+    return link
+  }
+
+  /** One page of a task's videos with their totals to date (engagement, money, descriptions). */
+  async taskVideosPage (q: TaskVideosQuery, page: number, pageSize: number, ctx: CallContext, admission: Admission, warnings?: Warnings): Promise<Work[]> {
+    const env = await this.call(TASK_VIDEO_DATA_PATH, { ...q, page_num: page, page_size: pageSize }, ctx, admission)
+    return this.rows(env, 'video_sum_data_list', ctx).map(({ row, extra }) => toTotalsWork(row, extra, warnings))
+  }
+
+  /** The rows of an answer's list, folded to one spelling; a list or row of another shape is a 502. */
+  private rows (env: Envelope, list: string, ctx: CallContext): Array<{ row: Parameters<typeof toWork>[0], extra: Record<string, unknown> }> {
+    const raw = env.data?.[list]
+    if (raw === undefined || raw === null) return []
+    if (!Array.isArray(raw)) throw this.badShape(env, ctx, `a ${list} that is not a list`)
+    return raw.map(r => {
+      const folded = typeof r === 'object' && r !== null && !Array.isArray(r) ? foldRow(r as Record<string, unknown>) : undefined
+      if (!folded) throw this.badShape(env, ctx, 'a taskbox row of an unexpected shape', r)
+      return folded
+    })
+  }
+
+  private badShape (env: Envelope, ctx: CallContext, what: string, raw?: unknown): HttpProblem {
+    this.log.warn({ reqId: ctx.requestId, ...(raw !== undefined ? { sample: sample(JSON.stringify(raw), 300) } : {}) }, `Douyin sent ${what}`)
+    return new HttpProblem('UPSTREAM_BAD_RESPONSE', {
+      detail: `Douyin sent ${what}`,
+      upstream: { name: 'douyin', ...(env.log_id ? { requestId: env.log_id } : {}) }
+    })
   }
 
   /** One taskbox call: token, admission per attempt, err_no handling with retries within the deadline. */
-  private async call (body: UpstreamQuery & { page_num: number, page_size: number }, ctx: CallContext, admission: Admission): Promise<Envelope> {
+  private async call (path: string, body: object, ctx: CallContext, admission: Admission): Promise<Envelope> {
     if (!this.tokens) {
       throw new HttpProblem('UPSTREAM_AUTH', {
         detail: 'Douyin credentials are not configured: set DOUYIN_CLIENT_KEY and DOUYIN_CLIENT_SECRET, or DOUYIN_ACCESS_TOKEN',
@@ -97,7 +138,7 @@ export class DouyinClient {
       const token = await this.tokens.get(ctx.deadline)
       const res = await this.http.request({
         method: 'POST',
-        path: DAILY_DATA_PATH,
+        path,
         headers: { 'content-type': 'application/json', 'access-token': token, 'x-request-id': ctx.requestId },
         body: text,
         deadline: ctx.deadline,

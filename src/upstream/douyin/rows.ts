@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { emptyMetrics, type Metrics, type Work } from '../../schemas/metrics.js'
+import { emptyMetrics, emptyToDate, type Metrics, type ToDate, type Work } from '../../schemas/metrics.js'
 import { isCalendarDate } from '../../schemas/dates.js'
+import { integerValue, isHttpUrl, timeValue, type Warn, type Warnings } from './values.js'
 
 /**
  * Lossless JSON for Douyin's answers: integers beyond 2^53 (the 19-digit TaskId and VideoId)
@@ -67,18 +68,16 @@ const EnvelopeSchema = Type.Object({
   err_no: Type.Integer(),
   err_msg: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   log_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  data: Type.Optional(Type.Union([Type.Null(), Type.Object({
-    video_daily_data_list: Type.Optional(Type.Union([Type.Null(), Type.Array(Type.Record(Type.String(), Type.Unknown()))]))
-  })]))
+  // Each call reads its own part (a list of rows, a bill link) and checks it there.
+  data: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.Unknown())]))
 })
 export type Envelope = Static<typeof EnvelopeSchema>
 export const EnvelopeCheck = TypeCompiler.Compile(EnvelopeSchema)
 
 const Id = Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Integer({ minimum: 0 })])
 const Text = Type.Optional(Type.Union([Type.String(), Type.Null()]))
-const Count = Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()]))
-// Integer fen: a fraction would mean the unit is not what we assume; better a loud 502 than a wrong sum.
-const Money = Type.Optional(Type.Union([Type.Integer(), Type.Null()]))
+// Counts, money and times are read by values.ts: an odd one is a null with a warning, never a 502 for the page.
+const Value = Type.Optional(Type.Unknown())
 
 /**
  * One row after its keys are folded to one spelling: lower case without underscores, so that
@@ -96,15 +95,29 @@ const RowSchema = Type.Object({
   taskname: Text,
   videolink: Text,
   videotitle: Text,
-  publishtime: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
-  activecnt1d: Count,
-  gmv1d: Money,
-  refundgmv1d: Money,
-  billinggmv1d: Money,
-  billingrefundgmv1d: Money,
-  adsharecost1d: Money,
-  feedadsharecost1d: Money,
-  expectedprofit: Money
+  publishtime: Value,
+  activecnt1d: Value,
+  gmv1d: Value,
+  refundgmv1d: Value,
+  billinggmv1d: Value,
+  billingrefundgmv1d: Value,
+  adsharecost1d: Value,
+  feedadsharecost1d: Value,
+  expectedprofit: Value,
+  talentprofit1d: Value,
+  // query_task_video_data: totals to date
+  videoviews: Value,
+  likes: Value,
+  comments: Value,
+  shares: Value,
+  clicks: Value,
+  activecnttd: Value,
+  gmvtd: Value,
+  refundgmvtd: Value,
+  billinggmvtd: Value,
+  billingrefundgmvtd: Value,
+  adsharecosttd: Value,
+  feedadsharecosttd: Value
 })
 type Row = Static<typeof RowSchema>
 const RowCheck = TypeCompiler.Compile(RowSchema)
@@ -134,35 +147,66 @@ export function foldRow (raw: Record<string, unknown>): { row: Row, extra: Recor
 
 const str = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? undefined : v)
 
-/** One folded row as a Work of the one metrics shape; `billingDate` is the date it was asked for. */
-export function toWork (row: Row, extra: Record<string, unknown>, billingDate: string): Work {
+/** Our metric of each money or count key of a daily row. */
+const DAILY_METRICS: ReadonlyArray<[keyof Row, keyof Metrics]> = [
+  ['activecnt1d', 'activeCount'],
+  ['gmv1d', 'gmv'],
+  ['refundgmv1d', 'refundGmv'],
+  ['billinggmv1d', 'billingGmv'],
+  ['billingrefundgmv1d', 'billingRefundGmv'],
+  ['adsharecost1d', 'adShareCost'],
+  ['feedadsharecost1d', 'feedAdShareCost'],
+  ['expectedprofit', 'expectedProfit'],
+  ['talentprofit1d', 'talentProfit']
+]
+
+/** query_task_video_data: our engagement metric of each count, and the running total of each amount. */
+const TOTALS_METRICS: ReadonlyArray<[keyof Row, keyof Metrics]> = [
+  ['videoviews', 'playCount'], ['likes', 'likeCount'], ['comments', 'commentCount'], ['shares', 'shareCount'], ['clicks', 'clickCount']
+]
+const TOTALS_TO_DATE: ReadonlyArray<[keyof Row, keyof ToDate]> = [
+  ['activecnttd', 'activeCount'], ['gmvtd', 'gmv'], ['refundgmvtd', 'refundGmv'], ['billinggmvtd', 'billingGmv'],
+  ['billingrefundgmvtd', 'billingRefundGmv'], ['adsharecosttd', 'adShareCost'], ['feedadsharecosttd', 'feedAdShareCost'], ['expectedprofit', 'expectedProfit']
+]
+
+/**
+ * One folded row as a Work of the one metrics shape; `billingDate` is the date it was asked for.
+ * `warnings` hears of every value that was no integer (that field is null, the row stands).
+ */
+export function toWork (row: Row, extra: Record<string, unknown>, billingDate: string, warnings?: Warnings): Work {
+  const workId = String(row.videoid)
+  const warn = warnings?.forRow(workId, billingDate) ?? (() => {})
   const metrics: Metrics = emptyMetrics()
-  metrics.activeCount = row.activecnt1d ?? null
-  metrics.gmv = row.gmv1d ?? null
-  metrics.refundGmv = row.refundgmv1d ?? null
-  metrics.billingGmv = row.billinggmv1d ?? null
-  metrics.billingRefundGmv = row.billingrefundgmv1d ?? null
-  metrics.adShareCost = row.adsharecost1d ?? null
-  metrics.feedAdShareCost = row.feedadsharecost1d ?? null
-  metrics.expectedProfit = row.expectedprofit ?? null
+  for (const [key, name] of DAILY_METRICS) metrics[name] = integerValue(row[key], name, warn)
 
   const date = typeof row.date === 'string' && isCalendarDate(row.date) ? row.date : billingDate
   if (date !== billingDate) extra.billingDate = billingDate
-  const work: Work = {
-    source: 'douyin_taskbox',
-    platform: 'douyin',
-    workId: String(row.videoid),
-    date,
-    contentType: 'video',
-    metrics,
-    currency: 'CNY',
-    extra
-  }
+  return describe(row, warn, { source: 'douyin_taskbox', platform: 'douyin', workId, date, contentType: 'video', metrics, currency: 'CNY', extra })
+}
+
+/** One row of query_task_video_data: engagement and money to date (`date`: the day Douyin counted to, when it says). */
+export function toTotalsWork (row: Row, extra: Record<string, unknown>, warnings?: Warnings): Work {
+  const workId = String(row.videoid)
+  const date = typeof row.date === 'string' && isCalendarDate(row.date) ? row.date : undefined
+  const warn = warnings?.forRow(workId, date ?? '') ?? (() => {})
+  const metrics: Metrics = emptyMetrics()
+  for (const [key, name] of TOTALS_METRICS) metrics[name] = integerValue(row[key], name, warn)
+  const toDate = emptyToDate()
+  for (const [key, name] of TOTALS_TO_DATE) toDate[name] = integerValue(row[key], `toDate.${name}`, warn)
+  return describe(row, warn, { source: 'douyin_taskbox', platform: 'douyin', workId, ...(date ? { date } : {}), contentType: 'video', metrics, toDate, currency: 'CNY', extra })
+}
+
+/** The record's description from a row: title, link (a link only when it is one), publication, author, task. */
+function describe (row: Row, warn: Warn, work: Work): Work {
+  const extra = work.extra
   const title = str(row.videotitle)
   if (title !== undefined) work.title = title
-  const url = str(row.videolink)
-  if (url !== undefined) work.url = url
-  if (typeof row.publishtime === 'number' && row.publishtime > 0) work.publishedAt = new Date(row.publishtime * 1000).toISOString()
+  const link = str(row.videolink)
+  // VideoLink can be a sentence ("not viewable"): kept, but not as a link.
+  if (link !== undefined && isHttpUrl(link)) work.url = link
+  else if (link !== undefined) extra.videoLink = link
+  const published = timeValue(row.publishtime, 'publishedAt', warn)
+  if (published !== undefined) work.publishedAt = new Date(published * 1000).toISOString()
   const name = str(row.author)
   const uid = row.douyinid === null || row.douyinid === undefined ? undefined : str(String(row.douyinid))
   if (name !== undefined || uid !== undefined) {
