@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.js'
+import { ConfigError, type Config } from './config.js'
 import { secrets } from './secrets.js'
 import schemas from './plugins/schemas.js'
 import problems, { clientError, frameworkError } from './plugins/problems.js'
@@ -17,6 +17,7 @@ import metrics from './plugins/metrics.js'
 import rateLimit from './plugins/rate-limit.js'
 import apiProblems from './plugins/api-problems.js'
 import frontDoor from './plugins/front-door.js'
+import { proxyTrust, type ProxyTrust } from './plugins/client-ip.js'
 import { frontDoorServer } from './cache/front-door.js'
 import metricsRoute from './routes/metrics.js'
 import health from './routes/health.js'
@@ -35,8 +36,11 @@ export interface AppOptions {
 
 /** Fastify's constructor options, shared by the server and by tests (the logger is the server's). */
 export function serverOptions (config: Config): FastifyHttpOptions<Server> {
+  const trust = trustOf(config)
   return {
     genReqId,
+    // TRUST_PROXY: req.ip is the client behind the proxies we believe (the front door uses the same rule).
+    ...(trust !== undefined ? { trustProxy: trust } : {}),
     // Node's HTTP server as Fastify makes it, with the cache front door first (fresh hits).
     serverFactory: frontDoorServer(),
     bodyLimit: 64 * 1024,
@@ -51,6 +55,15 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     http: { maxHeaderSize: config.maxHeaderBytes },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } }
+  }
+}
+
+/** TRUST_PROXY as the one function Fastify and the front door use; a bad address list stops the start, named. */
+export function trustOf (config: Config): ProxyTrust | undefined {
+  try {
+    return proxyTrust(config.trustProxy)
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY ${(err as Error).message}`)
   }
 }
 

@@ -20,6 +20,10 @@ export const EnvSchema = Type.Object({
     { default: 'info', description: 'pino log level' }
   ),
   NODE_ENV: Type.String({ default: 'development', description: '`production` turns sandboxes off and requires credentials' }),
+  TRUST_PROXY: Type.Optional(Type.String({
+    pattern: '^(true|false|\\d{1,2}|[0-9A-Za-z.:/,\\s]+)$',
+    description: 'Proxies in front of the service whose X-Forwarded-For is believed (Fastify trustProxy): `true` every hop, a hop count (`1`: one load balancer), or comma-separated addresses/CIDRs (`10.0.0.0/8,loopback`). Unset: none; caller budgets and logs then see the proxy\'s address'
+  })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Shared cache and limiter; unset: in-process' })),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'bff:', description: 'Prefix of every Redis key of ours' }),
   AITOEARN_BASE_URL: Type.Optional(Url('AiToEarn base URL; overrides AITOEARN_REGION')),
@@ -170,6 +174,7 @@ function deriveConfig (env: Env) {
     production,
     /** Every secret value configured: scrubbed by value from logs and problems (src/secrets.ts). */
     secrets: [env.AITOEARN_API_KEY, env.DOUYIN_CLIENT_SECRET, env.DOUYIN_ACCESS_TOKEN, ...apiKeys.map(k => k.raw)].filter((v): v is string => v !== undefined),
+    trustProxy: env.TRUST_PROXY,
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,

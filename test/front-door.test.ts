@@ -188,14 +188,46 @@ test('with CORS: a browser request is not what the front door learns from', asyn
   t.equal(app.frontDoor!.served, 1)
 })
 
-test('off where per-caller rate limits are on: every request counts against its budget', async t => {
+test('with caller budgets on, a hit is answered at the door and counted; over budget, the full path\'s 429', async t => {
   const s = await sandbox(t)
-  const { app, url } = await listening(t, s, { RATE_LIMIT_MAX: '100' })
-  t.equal(app.frontDoor, null)
+  const { app, url } = await listening(t, s, { RATE_LIMIT_MAX: '4', RATE_LIMIT_WINDOW_S: '600' })
+  const door = app.frontDoor!
+  t.ok(door, 'the front door is on')
+  const first = await get(url + LIST)
+  t.equal(first.headers['ratelimit-remaining'], '3')
+  const hit = await get(url + LIST)
+  t.equal(door.served, 1, 'the hit came from the front door')
+  t.equal(hit.headers['ratelimit-limit'], '4')
+  t.equal(hit.headers['ratelimit-remaining'], '2', 'and was counted like any request')
+  t.match(hit.headers['ratelimit-reset'], /^\d+$/)
+  t.equal(hit.body, first.body)
   await get(url + LIST)
-  const again = await get(url + LIST)
-  t.equal(again.status, 200)
-  t.equal(again.headers['ratelimit-remaining'], '98', 'the hit was counted')
+  await get(url + LIST)
+  const refused = await get(url + LIST)
+  t.equal(refused.status, 429, 'the fifth request of four')
+  t.equal(door.served, 3, 'a refusal is the full path\'s, not the door\'s')
+  t.match(refused.headers['content-type'], /^application\/problem\+json/)
+  t.equal(JSON.parse(refused.body).code, 'RATE_LIMITED')
+  t.ok(Number(refused.headers['retry-after']) >= 1)
+  t.equal(refused.headers['ratelimit-remaining'], '0')
+})
+
+test('TRUST_PROXY: a caller behind the load balancer is its own budget, at the door and on the full path', async t => {
+  const s = await sandbox(t)
+  const { app, url } = await listening(t, s, { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_S: '600', TRUST_PROXY: '1' })
+  await get(url + LIST, { 'x-forwarded-for': '203.0.113.7' })
+  const second = await get(url + LIST, { 'x-forwarded-for': '203.0.113.7' })
+  t.equal(second.headers['ratelimit-remaining'], '0')
+  t.equal(app.frontDoor!.served, 1)
+  t.equal((await get(url + LIST, { 'x-forwarded-for': '203.0.113.7' })).status, 429, 'that client is spent')
+  const other = await get(url + LIST, { 'x-forwarded-for': '198.51.100.9' })
+  t.equal(other.status, 200, 'another client behind the same proxy is not')
+  t.equal(other.headers['ratelimit-remaining'], '1')
+
+  const untrusted = await listening(t, s, { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_S: '600' })
+  await get(untrusted.url + LIST, { 'x-forwarded-for': '203.0.113.7' })
+  const spoofed = await get(untrusted.url + LIST, { 'x-forwarded-for': '198.51.100.9' })
+  t.equal(spoofed.headers['ratelimit-remaining'], '0', 'without TRUST_PROXY the header is not believed: one budget for the peer')
 })
 
 test('with every hit checked against Redis, the front door answers from Redis; an entry Redis lost is written back from memory', async t => {

@@ -66,6 +66,8 @@ export interface BudgetOptions {
 export class Budget {
   /** Takes of one caller an instance may have counted and not yet shared. */
   readonly batch: number
+  /** Takes per caller per window. */
+  get max (): number { return this.opts.max }
   private readonly counts = new Map<string, Count>()
   /** Callers with takes not yet shared. */
   private readonly dirty = new Set<string>()

@@ -29,6 +29,13 @@ export interface FrontDoorWiring {
   observe: (route: string, status: number, elapsedMs: number, caller: string | undefined) => void
   /** A request id, as Fastify's genReqId makes it. */
   requestId: (req: IncomingMessage) => string
+  /**
+   * The caller budget, when on: takes one for the request's caller (its key name, else its
+   * address) and answers the RateLimit-* values, or undefined when the take cannot be answered
+   * here (a refusal, or a batch on its way to Redis): Fastify then takes the request, and answers it
+   * exactly as it would have (the same headers, the same 429 problem).
+   */
+  budget?: (req: IncomingMessage, caller: string | undefined) => { limit: string, remaining: string, reset: string } | undefined
   /** Logs a served request when the level asks for per-request lines. */
   logServed?: (req: IncomingMessage, id: string, status: number, elapsedMs: number, caller: string | undefined) => void
 }
@@ -46,8 +53,9 @@ const PER_REQUEST = new Set(['x-request-id', 'content-length', 'retry-after', 'w
  * is answered here with precomputed headers and the stored bytes: no routing, no Request/Reply
  * objects, no hooks, no validation, no handler; a matching If-None-Match gets its 304. Anything it
  * cannot answer exactly as the route would (revalidation asked, a browser's Origin, HEAD, a refused
- * or unknown key, shutdown, load shedding, a stale or missing entry) goes to Fastify unchanged. Off where
- * per-caller rate limits are on (see plugins/front-door.ts): each request must count there.
+ * or unknown key, shutdown, load shedding, a stale or missing entry, a caller over its budget or
+ * waiting on Redis for it) goes to Fastify unchanged. A hit answered here is counted against its
+ * caller's budget as the full path would count it, with the same RateLimit-* headers.
  */
 export class FrontDoor {
   private readonly urls = new Map<string, Learned>()
@@ -118,25 +126,30 @@ export class FrontDoor {
     const hit = wiring.cache.freshHit(learned.key)
     if (hit !== undefined) {
       if (hit.entry.status !== 200) return false
-      this.answer(wiring, req, res, learned, hit.entry, started, caller)
+      // Counted only once the answer is certain to come from here.
+      const budget = wiring.budget?.(req, caller)
+      if (wiring.budget !== undefined && budget === undefined) return false
+      this.answer(wiring, req, res, learned, hit.entry, started, caller, budget)
       return true
     }
     if (!wiring.cache.hasShared) return false
     wiring.cache.sharedHit(learned.key).then(shared => {
-      if (shared === undefined) next(req, res)
-      else this.answer(wiring, req, res, learned, shared.entry, started, caller)
+      const budget = shared === undefined ? undefined : wiring.budget?.(req, caller)
+      if (shared === undefined || (wiring.budget !== undefined && budget === undefined)) next(req, res)
+      else this.answer(wiring, req, res, learned, shared.entry, started, caller, budget)
     }, () => next(req, res))
     return true
   }
 
-  private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined): void {
+  private answer (wiring: FrontDoorWiring, req: IncomingMessage, res: ServerResponse, learned: Learned, entry: Entry, started: number, caller: string | undefined, budget: { limit: string, remaining: string, reset: string } | undefined): void {
     const now = Date.now()
     const second = Math.floor(now / 1000)
     // Per entry, second and set of fixed headers.
     let sent = this.prepared.get(entry)
     if (sent === undefined || sent.fixed !== learned.headers || sent.second !== second) {
       const memo = hitHeaders(entry, now)
-      const notModified = ['x-request-id', '']
+      // Per request: slot 1, the request id; with a caller budget slots 3, 5, 7, its values.
+      const notModified = wiring.budget === undefined ? ['x-request-id', ''] : ['x-request-id', '', 'ratelimit-limit', '', 'ratelimit-remaining', '', 'ratelimit-reset', '']
       for (const [name, value] of learned.headers) notModified.push(name, value)
       notModified.push('etag', entry.etag, 'age', memo.age, 'cache-status', memo.hit, 'cache-control', memo.cacheControl)
       sent = { fixed: learned.headers, second, notModified, ok: [...notModified, 'content-length', String(entry.body.length)] }
@@ -149,6 +162,11 @@ export class FrontDoor {
     const status = inm !== undefined && matchesEtag(inm, entry.etag) ? 304 : 200
     const headers = status === 304 ? sent.notModified : sent.ok
     headers[1] = id
+    if (budget !== undefined) {
+      headers[3] = budget.limit
+      headers[5] = budget.remaining
+      headers[7] = budget.reset
+    }
     res.writeHead(status, headers)
     if (status === 304) res.end()
     else res.end(entry.body)
