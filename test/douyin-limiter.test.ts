@@ -10,7 +10,7 @@ import { addDays } from '../src/schemas/dates.js'
 
 /** The limiter as it runs without Redis: in process, at `rate` per second + the arrival margin. */
 const localLimiter = (rate: number) => new QueueingLimiter({
-  name: 'douyin', shared: null, limit: rate, fallbackLimit: rate, windowMs: 1025, maxQueue: 1000, horizonMs: 50, log: pino({ level: 'silent' })
+  name: 'douyin', shared: null, limit: rate, fallbackLimit: rate, windowMs: 1025, maxQueue: 1000, horizonMs: 50, lateMs: 25, log: pino({ level: 'silent' })
 })
 
 test('local limiter: never more than `rate` admissions in a sliding second, first come first served', async t => {

@@ -72,13 +72,24 @@ test('two app instances sharing Redis fetch the token once, not twice; and refre
   t.equal(s.stats().tokenCalls, 2, 'the expired token is refreshed once across instances')
 })
 
-test('Redis down: the token works in-process and requests still succeed', async t => {
+test('Redis down: the token works in-process and requests still succeed on a share the operator names', async t => {
   const s = await sandbox(t)
-  const app = await buildApp(t, { ...creds(s), REDIS_URL: 'redis://127.0.0.1:1' })
+  // DOUYIN_QPS_FALLBACK: an instance that never reached Redis does not know its fleet, so only a share named for it is safe.
+  const app = await buildApp(t, { ...creds(s), REDIS_URL: 'redis://127.0.0.1:1', DOUYIN_QPS_FALLBACK: '2' })
   const res = await app.inject({ method: 'GET', url: fresh() })
   t.equal(res.statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url: fresh() })).statusCode, 200)
   t.equal(s.stats().tokenCalls, 1)
+})
+
+test('Redis never reached and no share named: Douyin is not called, the answer says why', async t => {
+  const s = await sandbox(t)
+  const app = await buildApp(t, { ...creds(s), REDIS_URL: 'redis://127.0.0.1:1' })
+  const res = await app.inject({ method: 'GET', url: fresh() })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'UPSTREAM_RATE_LIMITED')
+  t.match(res.json().detail, /shared in Redis, which this instance has not reached yet/)
+  t.equal(s.stats().dataRequests, 0, 'nothing reached Douyin')
 })
 
 test('DOUYIN_ACCESS_TOKEN is used as is; when refused it is a 502 UPSTREAM_AUTH, no refresh', async t => {

@@ -61,3 +61,39 @@ test('two instances at 3x the Douyin ceiling through three Redis restarts: never
   t.ok(stats.maxPerSecond <= 10, `at most 10 arrivals in any second, through three restarts, one instance back 3 s after the other (saw ${stats.maxPerSecond})`)
   t.equal(stats.rateLimited, 0, 'Douyin never said 28003018')
 })
+
+test('an instance frozen again and again (a CPU quota, a GC pause) does not send the slots it slept through', async t => {
+  const s = await startSandboxes(t)
+  const redis = await OwnRedis.start()
+  t.teardown(() => redis.stop())
+  const env = { DOUYIN_SOURCE: 'daily', RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', RATE_LIMIT_MAX: '0', REQUEST_DEADLINE_MS: '6000' }
+  const a = await service(t, s, redis, env)
+  const b = await service(t, s, redis, env)
+  s.dy.resetStats()
+  const state = { running: true }
+  const inflight: Array<Promise<void>> = []
+  const load = (async () => {
+    for (let i = 1; state.running; i++) {
+      const url = `${(i % 2 === 0 ? a : b).url}/v1/douyin/task-videos/daily?billingDate=${addDays(beijingToday(), -1 - (i % 20))}&pageSize=1&page=${i}`
+      inflight.push(fetch(url).then(r => r.arrayBuffer()).then(() => {}, () => {}))
+      await delay(33)
+    }
+  })()
+  await delay(1500)
+  for (let round = 0; round < 6; round++) {
+    b.child.kill('SIGSTOP')
+    await delay(700)
+    b.child.kill('SIGCONT')
+    await delay(600)
+  }
+  state.running = false
+  await load
+  await Promise.all(inflight)
+  const stats = s.dy.stats()
+  const metrics = await (await fetch(`${b.url}/metrics`)).text()
+  const missed = Number(/^bff_douyin_limiter_missed_total (\d+)/m.exec(metrics)?.[1] ?? 'NaN')
+  t.ok(stats.dataRequests > 60, `${stats.dataRequests} Douyin calls`)
+  t.ok(missed > 0, `the frozen instance gave up ${missed} slots it woke too late for`)
+  t.ok(stats.maxPerSecond <= 10, `at most 10 arrivals in any second (saw ${stats.maxPerSecond})`)
+  t.equal(stats.rateLimited, 0, 'Douyin never said 28003018')
+})

@@ -23,6 +23,7 @@ function limiter (redis: Redis | null, over: { limit: number, windowMs: number, 
     windowMs: over.windowMs,
     maxQueue: 1000,
     horizonMs: 20,
+    lateMs: 25,
     log
   })
 }

@@ -71,6 +71,7 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
     windowMs,
     maxQueue: 1000,
     horizonMs: 250,
+    lateMs: ARRIVAL_MARGIN_MS,
     log: douyinLog,
     onWait: ms => waits.observe(ms / 1000)
   })
@@ -101,6 +102,7 @@ async function readsPlugin (app: FastifyInstance, { config }: { config: Config }
   const ls = limiter.stats
   countsOf(r, 'bff_douyin_limiter_admitted_total', 'Douyin requests admitted by the limiter (every HTTP attempt, retries included)', [], () => ls.admitted)
   countsOf(r, 'bff_douyin_limiter_rejected_total', 'Douyin requests refused by the limiter (no slot before the deadline, or the queue full)', [], () => ls.rejected)
+  countsOf(r, 'bff_douyin_limiter_missed_total', 'Douyin slots given up because this process woke too late to use them (a stall); each was reserved again', [], () => ls.missed)
   countsOf(r, 'bff_douyin_limiter_cooldowns_total', 'Pauses after Douyin said too many anyway', [], () => ls.cooldowns)
   gaugeOf(r, 'bff_douyin_limiter_queue_length', 'Requests waiting for a Douyin slot in this instance', () => ls.queueLength)
   gaugeOf(r, 'bff_douyin_limiter_shared', '1 while the Douyin ceiling is kept in Redis for every instance, 0 while held in process', () => (ls.mode === 'shared' ? 1 : 0))

@@ -89,7 +89,7 @@ export class BillDays {
     const { client, fetcher, log } = this.opts
     for (let attempt = 0; ; attempt++) {
       await ctx.charge()
-      const link = await client.billLink(date, ctx, attempt === 0 ? admission : { ...admission, admit: async () => { await admission.admit(true) } })
+      const link = await client.billLink(date, ctx, attempt === 0 ? admission : { ...admission, admit: async (_retry, tailMs) => { await admission.admit(true, tailMs) } })
       if (link === undefined) throw new HttpProblem('NOT_FOUND', { detail: `Douyin has no bill for ${date} yet`, upstream: { name: 'douyin', code: 'NO_BILL' } })
       const again = attempt === 0
       const expires = linkExpiresAt(link)

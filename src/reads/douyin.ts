@@ -222,9 +222,9 @@ export class DouyinReads {
   private admission (ctx: ReadContext): Admission {
     const { limiter } = this.opts
     return {
-      admit: async retry => {
+      admit: async (retry, tailMs) => {
         const callBudget = Math.min(CALL_BUDGET_MS, (ctx.deadline - Date.now()) / 4)
-        await limiter.acquire({ deadline: ctx.deadline - callBudget, priority: retry ? 'background' : ctx.priority ?? 'interactive' })
+        await limiter.acquire({ deadline: ctx.deadline - callBudget, priority: retry ? 'background' : ctx.priority ?? 'interactive', ...(tailMs ? { tailMs } : {}) })
       },
       cooldown: async ms => { await limiter.cooldown(ms) }
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
-import { Pool, errors as undiciErrors } from 'undici'
+import { Pool, buildConnector, errors as undiciErrors } from 'undici'
 import { HttpProblem } from '../errors.js'
 
 export type UpstreamName = 'aitoearn' | 'douyin'
@@ -30,9 +30,10 @@ export interface UpstreamRequest {
   retry: boolean
   /**
    * Asked before every attempt (`retry`: not the first), e.g. the upstream's rate limiter; a
-   * retry it refuses ends the call with the failure that caused it.
+   * retry it refuses ends the call with the failure that caused it. `tailMs`, asked when the send
+   * time is booked: how much later than a warm send this one may arrive (0, or a new connection's).
    */
-  admit?: (retry: boolean) => Promise<void>
+  admit?: (retry: boolean, tailMs: () => number) => Promise<void>
 }
 
 export interface UpstreamResponse {
@@ -84,6 +85,13 @@ export async function waitWithin (ms: number, deadline: number): Promise<boolean
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
 /**
+ * How much later than a warm one a send on a new connection may reach the upstream, beyond the
+ * connection's set-up: its code paths run for the first time. Measured on loopback, two fresh
+ * processes under a burst: their first sends arrived over ~90 ms, their next ones within ~35 ms.
+ */
+export const COLD_TAIL_MS = 100
+
+/**
  * The HTTP transport of one upstream: its own undici pool, per-attempt timeouts, a deadline for
  * the whole call, bounded bodies, and retries of idempotent calls on network errors and 5xx.
  * Every failure leaves as an HttpProblem; nothing raw escapes.
@@ -93,11 +101,15 @@ export class UpstreamHttp {
   readonly stats: Record<string, number> = { ok: 0 }
   private readonly pool: Pool
   private readonly maxBodyBytes: number
+  /** Free connections promised to attempts whose send time is booked but that are not sent yet. */
+  private promised = 0
+  /** How long the last connections took to set up, ms (the last 16). */
+  private readonly connects: number[] = []
 
   constructor (readonly name: UpstreamName, readonly baseUrl: string, private readonly opts: UpstreamHttpOptions) {
     this.pool = new Pool(baseUrl, {
       connections: opts.connections ?? 64,
-      connect: { timeout: opts.timeoutMs },
+      connect: this.timedConnector(opts.timeoutMs),
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       keepAliveTimeout: 4000
@@ -112,8 +124,13 @@ export class UpstreamHttp {
       /** The upstream's own Retry-After on this attempt's 5xx: no retry before it. */
       let after: number | undefined
       if (req.admit !== undefined) {
-        if (failure === undefined) await req.admit(false)
-        else await req.admit(true).catch(() => { throw failure })
+        const claim = { promised: false }
+        try {
+          if (failure === undefined) await req.admit(false, this.tailFor(claim))
+          else await req.admit(true, this.tailFor(claim)).catch(() => { throw failure })
+        } finally {
+          if (claim.promised) this.promised--
+        }
       }
       try {
         const res = await this.once(req)
@@ -141,6 +158,37 @@ export class UpstreamHttp {
         }
       }
       if (!req.retry || attempt >= 3 || !(await waitWithin(Math.max(backoffMs(attempt), (after ?? 0) * 1000), req.deadline))) throw failure
+    }
+  }
+
+  /**
+   * For a rate limiter booking this attempt's send time: 0 when a free connection waits for it
+   * (it is promised to this attempt), else how much later than a warm send it may arrive: a new
+   * connection's set-up (the slowest of the last 16) and COLD_TAIL_MS of code run cold.
+   */
+  private tailFor (claim: { promised: boolean }): () => number {
+    return () => {
+      if (claim.promised) return 0
+      if (this.pool.stats.free - this.promised > 0) {
+        this.promised++
+        claim.promised = true
+        return 0
+      }
+      return COLD_TAIL_MS + Math.max(0, ...this.connects)
+    }
+  }
+
+  private timedConnector (timeoutMs: number): buildConnector.connector {
+    const connect = buildConnector({ timeout: timeoutMs })
+    return (options, callback) => {
+      const started = performance.now()
+      connect(options, (...args) => {
+        if (args[0] === null) {
+          this.connects.push(performance.now() - started)
+          if (this.connects.length > 16) this.connects.shift()
+        }
+        callback(...args)
+      })
     }
   }
 

@@ -144,7 +144,7 @@ export class DouyinClient {
         deadline: ctx.deadline,
         retry: true,
         // Every HTTP attempt, the transport's retries and ours below alike, takes its own slot.
-        admit: retry => admission.admit(retry || attempt > 0)
+        admit: (retry, tailMs) => admission.admit(retry || attempt > 0, tailMs)
       })
       if (res.status === 429) {
         // Douyin's gate says "too many" in HTTP: every instance pauses for as long as it asks.

@@ -3,10 +3,11 @@ import type { FastifyBaseLogger } from 'fastify'
 import { HttpProblem } from '../../errors.js'
 import type { AcquireOptions, Priority, UpstreamLimiter } from './types.js'
 import { LocalReserver, type Reservation } from './window.js'
-import type { RedisReserver } from './redis-reserver.js'
+import { FORGET_MS, LEASE_MS, type RedisReserver } from './redis-reserver.js'
 
 interface Waiter {
   priority: Priority
+  tailMs: (() => number) | undefined
   deadline: number
   enqueuedAt: number
   resolve: (at: number) => void
@@ -26,6 +27,8 @@ export interface LimiterStats {
   admitted: number
   rejected: number
   cooldowns: number
+  /** Slots given up because this process woke up too late to use them (a stall): taken again. */
+  missed: number
   queueLength: number
   mode: 'shared' | 'local'
 }
@@ -50,6 +53,14 @@ export interface QueueingLimiterOptions {
    * instance take its turn at the shared log.
    */
   horizonMs: number
+  /**
+   * How late after its reserved time a request may still go. A process that stalls (a GC pause,
+   * a CPU quota, a blocked loop) wakes with timers that are due together; sending them all then
+   * would put sends the shared log placed apart into one second beside the other instances'. A
+   * slot missed by more than this is given up and a new one reserved. The window carries the
+   * same margin, so sends never crowd a window even when each goes this late.
+   */
+  lateMs: number
   log: FastifyBaseLogger
   /** Told how long each admitted request waited, ms (the metrics' histogram). */
   onWait?: (ms: number) => void
@@ -79,13 +90,13 @@ export class QueueingLimiter implements UpstreamLimiter {
     this.localLimit = opts.shared ? opts.fallbackLimit ?? opts.shared.share : opts.limit
     this.local = new LocalReserver(this.localLimit, opts.windowMs)
     this.usingShared = opts.shared !== null
-    this.stats = { admitted: 0, rejected: 0, cooldowns: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
+    this.stats = { admitted: 0, rejected: 0, cooldowns: 0, missed: 0, queueLength: 0, mode: this.usingShared ? 'shared' : 'local' }
     const shared = opts.shared
     if (shared !== null) {
       // The lease that tells the fleet this instance is here (and how many instances there are).
       this.heartbeat = setInterval(() => {
         if (!shared.usable) return
-        shared.heartbeat().then(() => this.fleetSeen(), () => {})
+        shared.heartbeat(!this.usingShared).then(() => this.fleetSeen(), () => {})
       }, HEARTBEAT_MS)
       this.heartbeat.unref()
     }
@@ -101,13 +112,13 @@ export class QueueingLimiter implements UpstreamLimiter {
     }
   }
 
-  acquire ({ deadline, priority = 'interactive' }: AcquireOptions): Promise<number> {
+  acquire ({ deadline, priority = 'interactive', tailMs }: AcquireOptions): Promise<number> {
     if (this.queue.length >= this.opts.maxQueue) {
       this.stats.rejected++
       return Promise.reject(this.refusal(1000, `${this.queue.length} requests already wait for the ${this.opts.name} budget`))
     }
     return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = { priority, deadline, enqueuedAt: performance.now(), resolve, reject }
+      const waiter: Waiter = { priority, tailMs, deadline, enqueuedAt: performance.now(), resolve, reject }
       // Interactive requests go before every background one; FIFO within a priority.
       const at = priority === 'interactive' ? this.queue.findIndex(w => w.priority === 'background') : -1
       if (at < 0) this.queue.push(waiter)
@@ -132,15 +143,14 @@ export class QueueingLimiter implements UpstreamLimiter {
         const waiter = this.queue.shift()!
         this.stats.queueLength = this.queue.length
         const remaining = waiter.deadline - Date.now()
-        const reservation = remaining > 0 ? await this.reserve(remaining) : { ok: false, waitMs: this.opts.windowMs, at: 0 }
+        const reservation: Reservation = remaining > 0 ? await this.reserve(remaining, waiter.tailMs?.() ?? 0) : { ok: false, waitMs: this.opts.windowMs, at: 0 }
         if (!reservation.ok) {
           this.stats.rejected++
-          waiter.reject(this.refusal(reservation.waitMs, `no ${this.opts.name} request slot before the request's deadline`))
+          waiter.reject(this.refusal(reservation.waitMs, reservation.why ?? `no ${this.opts.name} request slot before the request's deadline`))
           continue
         }
         const now = performance.now()
         this.lastSend = Math.max(this.lastSend, now + reservation.waitMs)
-        this.observe(now - waiter.enqueuedAt + reservation.waitMs)
         this.release(waiter, reservation)
         if (reservation.waitMs > this.opts.horizonMs) await delay(reservation.waitMs - this.opts.horizonMs)
       }
@@ -152,13 +162,22 @@ export class QueueingLimiter implements UpstreamLimiter {
   /**
    * Lets a waiter go at its reserved time, and not before this instance's own sends allow: a timer
    * that fired late for an earlier request must not leave a later one closer than a window to it
-   * (the reservation rule holds on reserved times; this holds it on actual send times too).
+   * (the reservation rule holds on reserved times; this holds it on actual send times too). A slot
+   * this process woke up too late for is given up: the waiter goes back to the head of the queue.
    */
   private release (waiter: Waiter, reservation: Reservation): void {
+    const due = performance.now() + Math.max(0, reservation.waitMs)
     const go = () => {
       const now = performance.now()
       const limit = this.usingShared ? this.opts.limit : this.localLimit
       const earliest = this.sent.length >= limit ? this.sent[this.sent.length - limit]! + this.opts.windowMs : 0
+      if (Math.max(now, earliest) > due + this.opts.lateMs) {
+        this.stats.missed++
+        this.queue.unshift(waiter)
+        this.stats.queueLength = this.queue.length
+        this.pump().catch(err => this.opts.log.error({ err }, 'limiter pump failed'))
+        return
+      }
       if (now < earliest) {
         setTimeout(go, earliest - now)
         return
@@ -166,6 +185,7 @@ export class QueueingLimiter implements UpstreamLimiter {
       this.sent.push(now)
       if (this.sent.length > 4 * this.opts.limit) this.sent.splice(0, this.sent.length - this.opts.limit)
       this.lastSend = Math.max(this.lastSend, now)
+      this.observe(now - waiter.enqueuedAt)
       waiter.resolve(reservation.at)
     }
     if (reservation.waitMs <= 0) go()
@@ -173,7 +193,7 @@ export class QueueingLimiter implements UpstreamLimiter {
   }
 
   /** Shared when Redis answers, local otherwise; switching never lets both budgets add up. */
-  private async reserve (maxWaitMs: number): Promise<Reservation> {
+  private async reserve (maxWaitMs: number, tailMs: number): Promise<Reservation> {
     const shared = this.opts.shared
     const now = performance.now()
     if (shared !== null && shared.usable) {
@@ -182,7 +202,7 @@ export class QueueingLimiter implements UpstreamLimiter {
         // over only once they are a window old. Under steady load that means one pause here (at
         // most a window), never staying on the local share for good.
         const wait = this.lastSend + this.opts.windowMs - now
-        if (wait >= maxWaitMs) return { ok: false, waitMs: wait, at: 0 }
+        if (wait >= maxWaitMs) return this.localReserve(maxWaitMs, tailMs)
         await delay(wait)
         maxWaitMs -= wait
       }
@@ -190,7 +210,7 @@ export class QueueingLimiter implements UpstreamLimiter {
         // Others may still be on their local share, as this one was a moment ago: the shared
         // budget keeps room for them until they are surely back (their local sends a window old).
         if (!this.usingShared) await shared.recovering(shared.fleet - 1, RECOVERY_MS)
-        const reservation = await shared.reserve(maxWaitMs)
+        const reservation = await shared.reserve(maxWaitMs, tailMs)
         this.fleetSeen()
         this.setMode(true)
         return reservation
@@ -200,7 +220,29 @@ export class QueueingLimiter implements UpstreamLimiter {
     } else if (shared !== null) {
       this.setMode(false)
     }
-    return this.local.reserve(maxWaitMs)
+    return this.localReserve(maxWaitMs, tailMs)
+  }
+
+  /**
+   * The local share, while the others keep room for it: from this instance's last contact with
+   * Redis until the fleet forgets it (FORGET_MS, less a lease). Past that, or before Redis was
+   * ever reached, the others do not know this instance, and a share spent now would come on top of
+   * their ceiling: nothing is sent unless DOUYIN_QPS_FALLBACK says how much is safe.
+   */
+  private async localReserve (maxWaitMs: number, tailMs: number): Promise<Reservation> {
+    const shared = this.opts.shared
+    if (shared !== null) {
+      const now = Date.now()
+      if (this.opts.fallbackLimit === undefined && now - shared.lastContact > FORGET_MS - LEASE_MS) {
+        const why = shared.lastContact === 0
+          ? `the ${this.opts.name} ceiling is shared in Redis, which this instance has not reached yet`
+          : `Redis has been unreachable for over ${Math.round((FORGET_MS - LEASE_MS) / 1000)} s: the other instances no longer keep room for this one`
+        return { ok: false, waitMs: this.opts.windowMs, at: 0, why }
+      }
+      // The others count this instance on the shared log until its lease lapses: no local send before.
+      if (shared.leaseUntil > now) await this.local.cooldown(shared.leaseUntil - now)
+    }
+    return this.local.reserve(maxWaitMs, tailMs)
   }
 
   private setMode (shared: boolean, err?: unknown): void {

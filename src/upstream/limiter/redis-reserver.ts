@@ -5,22 +5,31 @@ import { usable } from '../../redis-breaker.js'
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     bffLimiterReserve: (log: string, cooldown: string, seq: string, fleet: string, recovering: string,
-      limit: number, windowUs: number, maxWaitUs: number, me: string, share: number, leaseUs: number, forgetUs: number) => Result<[number, number, number, number], Context>
+      limit: number, windowUs: number, maxWaitUs: number, me: string, share: number, leaseUs: number, forgetUs: number, tailUs: number) => Result<[number, number, number, number], Context>
     bffLimiterCooldown: (cooldown: string, ms: number) => Result<number, Context>
-    bffLimiterHeartbeat: (fleet: string, me: string, leaseUs: number, forgetUs: number) => Result<number, Context>
+    bffLimiterHeartbeat: (fleet: string, me: string, leaseUs: number, forgetUs: number, local: number) => Result<number, Context>
     bffLimiterRecover: (recovering: string, count: number, ms: number) => Result<number, Context>
   }
 }
 
-/** An instance that has not been heard from for this long may be spending a local share. */
-export const LEASE_MS = 2000
-/** ...and after this long it is taken for gone (a crash), no longer held room for. */
-export const FORGET_MS = 15_000
+/**
+ * An instance that has not been heard from for this long may be spending a local share; and an
+ * instance that loses Redis spends none until its lease has lapsed, so the others hold room for it
+ * before it sends (or it told them it is on its local share).
+ */
+export const LEASE_MS = 1500
+/**
+ * ...and after this long it is taken for gone (a crash), no longer held room for. An instance cut
+ * off from Redis stops spending its local share before this (the others no longer keep room for
+ * it then): a Redis outage longer than this stops Douyin calls until Redis is back.
+ */
+export const FORGET_MS = 60_000
 
 // The fleet in front of the rule: every instance refreshes its lease (a heartbeat, and each
-// reservation); instances whose lease lapsed within FORGET_MS, or that announced they are coming
-// back from their local share (`recovering`), may still be sending on a local share, so the
-// shared budget leaves one share of room for each of them.
+// reservation); instances whose lease lapsed within FORGET_MS, that heartbeat while still on their
+// local share (their lease is written as lapsed), or that announced they are coming back from it
+// (`recovering`), may still be sending on a local share, so the shared budget leaves one share of
+// room for each of them.
 const FLEET = `
 local function fleet (now, me, lease, forget)
   redis.call('ZADD', KEYS[4], now, me)
@@ -60,8 +69,9 @@ end
 local wait = at - now
 if wait > maxWait then return {0, wait, at, alive} end
 local seq = redis.call('INCR', KEYS[3])
-redis.call('ZADD', KEYS[1], at, at .. ':' .. seq)
-local ttl = math.ceil((wait + window) / 1000) + 1000
+local tail = tonumber(ARGV[8])
+redis.call('ZADD', KEYS[1], at + tail, at .. ':' .. seq)
+local ttl = math.ceil((wait + tail + window) / 1000) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
 return {1, wait, at, alive}`
@@ -69,7 +79,9 @@ return {1, wait, at, alive}`
 const HEARTBEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local at = now
+if ARGV[4] == '1' then at = now - tonumber(ARGV[2]) - 1 end
+redis.call('ZADD', KEYS[1], at, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) / 1000))
 return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[2]), '+inf')`
@@ -96,8 +108,12 @@ return 1`
 /** The shared reserver: every instance that uses the same Redis and name shares one ceiling. */
 export class RedisReserver implements Reserver {
   private readonly keys: { log: string, cooldown: string, seq: string, fleet: string, recovering: string }
-  /** Fleet sizes Redis reported lately (time, size), the last FORGET_MS of them. */
+  /** The largest fleet Redis reported in each second (second, size), the last FORGET_MS of them. */
   private sizes: Array<[number, number]> = []
+  /** When Redis last answered this reserver (epoch ms; 0: never): the others held room for us since. */
+  lastContact = 0
+  /** Until when the others may count this instance as sending on the shared log (its lease), epoch ms. */
+  leaseUntil = 0
 
   constructor (private readonly redis: Redis, name: string, private readonly limit: number, private readonly windowMs: number, private readonly me: string) {
     if (typeof (redis as Partial<Redis>).bffLimiterReserve !== 'function') {
@@ -125,29 +141,42 @@ export class RedisReserver implements Reserver {
 
   private saw (alive: number): void {
     const now = Date.now()
-    this.sizes.push([now, alive])
-    if (this.sizes.length > 64 || this.sizes[0]![0] < now - FORGET_MS) this.sizes = this.sizes.filter(([at]) => at >= now - FORGET_MS).slice(-64)
+    this.lastContact = now
+    const second = Math.floor(now / 1000)
+    const last = this.sizes[this.sizes.length - 1]
+    if (last !== undefined && last[0] === second) last[1] = Math.max(last[1], alive)
+    else this.sizes.push([second, alive])
+    const oldest = Math.floor((now - FORGET_MS) / 1000)
+    while (this.sizes[0]![0] < oldest) this.sizes.shift()
   }
 
   /** The share each instance keeps on its own while Redis is away: the ceiling split over the fleet. */
   get share (): number { return Math.max(1, Math.floor(this.limit / this.fleet)) }
 
-  async reserve (maxWaitMs: number): Promise<Reservation> {
+  async reserve (maxWaitMs: number, tailMs = 0): Promise<Reservation> {
     const k = this.keys
     const [ok, waitUs, atUs, alive] = await this.redis.bffLimiterReserve(k.log, k.cooldown, k.seq, k.fleet, k.recovering,
-      this.limit, this.windowMs * 1000, Math.max(0, Math.floor(maxWaitMs * 1000)), this.me, this.share, LEASE_MS * 1000, FORGET_MS * 1000)
+      this.limit, this.windowMs * 1000, Math.max(0, Math.floor(maxWaitMs * 1000)), this.me, this.share, LEASE_MS * 1000, FORGET_MS * 1000, Math.max(0, Math.round(tailMs * 1000)))
     this.saw(alive)
+    this.leaseUntil = Date.now() + LEASE_MS
     return { ok: ok === 1, waitMs: waitUs / 1000, at: atUs / 1000 }
   }
 
-  /** Keeps this instance's lease while it sends nothing. */
-  async heartbeat (): Promise<void> {
-    this.saw(await this.redis.bffLimiterHeartbeat(this.keys.fleet, this.me, LEASE_MS * 1000, FORGET_MS * 1000))
+  /**
+   * Keeps this instance's lease while it sends nothing; `local`: it still spends its local share
+   * (Redis answers again, its last local sends are not a window old), so the others keep room.
+   */
+  async heartbeat (local: boolean): Promise<void> {
+    const sent = Date.now()
+    this.saw(await this.redis.bffLimiterHeartbeat(this.keys.fleet, this.me, LEASE_MS * 1000, FORGET_MS * 1000, local ? 1 : 0))
+    // Written as alive: the lease runs from the heartbeat, whenever its answer arrives.
+    if (!local) this.leaseUntil = Math.max(this.leaseUntil, sent + LEASE_MS)
   }
 
   /** Back from a local share: `others` instances may still be on theirs for `ms`; room is kept for them. */
   async recovering (others: number, ms: number): Promise<void> {
     await this.redis.bffLimiterRecover(this.keys.recovering, Math.max(0, others), Math.max(1, Math.ceil(ms)))
+    this.lastContact = Date.now()
   }
 
   /** Leaves the fleet (a clean shutdown): no room is held for this instance after it. */

@@ -11,6 +11,11 @@ export interface AcquireOptions {
   /** Epoch ms. When no slot can be had before it, acquire throws at once (it does not wait in vain). */
   deadline: number
   priority?: Priority
+  /**
+   * Asked when the send time is booked: how much later than a warm send this one may arrive (a
+   * new connection); its slot is held that much longer, so it cannot crowd the next window.
+   */
+  tailMs?: () => number
 }
 
 export interface UpstreamLimiter {
@@ -33,8 +38,8 @@ export interface UpstreamLimiter {
  * service that owns the call hands it over, so no attempt can go around the limiter.
  */
 export interface Admission {
-  /** Resolves when this attempt may be sent now; throws a problem when it may not in time. */
-  admit: (retry: boolean) => Promise<void>
+  /** Resolves when this attempt may be sent now; throws a problem when it may not in time. `tailMs`: see AcquireOptions. */
+  admit: (retry: boolean, tailMs?: () => number) => Promise<void>
   /** The upstream said "too many" anyway: nothing is admitted for `ms`, in every instance. */
   cooldown: (ms: number) => Promise<void>
 }

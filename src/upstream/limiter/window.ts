@@ -17,10 +17,13 @@ export interface Reservation {
   waitMs: number
   /** The reserved send time on the reserver's clock (ms): Redis's for the shared one. */
   at: number
+  /** Why nothing can be reserved (not ok), when it is not the deadline. */
+  why?: string
 }
 
 export interface Reserver {
-  reserve: (maxWaitMs: number) => Promise<Reservation>
+  /** `tailMs`: the send may arrive this much later than a warm one; its slot is held that much longer. */
+  reserve: (maxWaitMs: number, tailMs?: number) => Promise<Reservation>
   /** Nothing is admitted for `ms` (the upstream said "too many" anyway). */
   cooldown: (ms: number) => Promise<void>
 }
@@ -37,7 +40,7 @@ export class LocalReserver implements Reserver {
     this.limit = Math.max(1, limit)
   }
 
-  async reserve (maxWaitMs: number): Promise<Reservation> {
+  async reserve (maxWaitMs: number, tailMs = 0): Promise<Reservation> {
     const now = this.now()
     let drop = 0
     while (drop < this.log.length && this.log[drop]! <= now - this.windowMs) drop++
@@ -47,7 +50,7 @@ export class LocalReserver implements Reserver {
     if (n >= this.limit) t = Math.max(t, this.log[n - this.limit]! + this.windowMs)
     const waitMs = t - now
     if (waitMs > maxWaitMs) return { ok: false, waitMs, at: t }
-    this.log.push(t)
+    this.log.push(t + tailMs)
     return { ok: true, waitMs, at: t }
   }
 
