@@ -29,11 +29,12 @@ export interface LimiterResult {
   servedPerInstance: number[]
 }
 
-export async function runLimiterBench (seconds = SECONDS): Promise<LimiterResult> {
+/** `redis`: where the instances share the ceiling (one Redis by default; a cluster's REDIS_CLUSTER_NODES for scenario 8). */
+export async function runLimiterBench (seconds = SECONDS, redis: Record<string, string> = { REDIS_URL }): Promise<LimiterResult> {
   const sandboxes = await startSandboxes()
   const prefix = `bench:${randomBytes(4).toString('hex')}:`
   const bffs = await Promise.all(Array.from({ length: PROCESSES }, () => startBff({
-    REDIS_URL,
+    ...redis,
     REDIS_KEY_PREFIX: prefix,
     DOUYIN_BASE_URL: sandboxes.douyin,
     DOUYIN_CLIENT_KEY: SANDBOX_DOUYIN_CLIENT_KEY,
@@ -41,6 +42,8 @@ export async function runLimiterBench (seconds = SECONDS): Promise<LimiterResult
     AITOEARN_BASE_URL: sandboxes.aitoearn,
     AITOEARN_API_KEY: 'bench',
     DOUYIN_QPS: String(CEILING),
+    // The daily API: each distinct query is a Douyin call (the bill is one call per date).
+    DOUYIN_SOURCE: 'daily',
     // One load generator from one IP would hit the per-caller budgets: they are off here.
     RATE_LIMIT_MAX: '0',
     RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0'

@@ -12,6 +12,7 @@ import autocannon from 'autocannon'
 import { SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, publishTime } from '../src/sandbox/seed.js'
 import { buildBff, percentile, startBff, startChild, startSandboxes, type Sandboxes } from './processes.js'
 import { runLimiterBench } from './limiter.js'
+import { OwnCluster, clusterUnavailable } from '../test/helpers/redis-cluster.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
@@ -199,13 +200,14 @@ async function stampede (sb: Sandboxes): Promise<void> {
   }
 }
 
-async function ceiling (): Promise<void> {
-  const r = await runLimiterBench(15)
-  json.ceiling = r
+async function ceiling (redis?: Record<string, string>, name = '5 Douyin ceiling, 3 processes at 3x'): Promise<void> {
+  const r = await runLimiterBench(15, redis)
+  ;(json.ceiling as Record<string, unknown> | undefined) ??= {}
+  ;(json.ceiling as Record<string, unknown>)[name] = r
   const ratio = r.achievedPerSecond / 10
-  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'rejected by upstream', value: String(r.rejectedByUpstream), reference: '', ratio: '', target: '0', pass: r.rejectedByUpstream === 0 })
-  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'most in one second', value: String(r.mostInOneSecond), reference: '', ratio: '', target: '<= 10', pass: r.mostInOneSecond <= 10 })
-  row({ scenario: '5 Douyin ceiling, 3 processes at 3x', measure: 'achieved / 10', value: r.achievedPerSecond.toFixed(2), reference: '10 req/s', ratio: ratio.toFixed(3), target: '>= 0.95', pass: ratio >= 0.95 })
+  row({ scenario: name, measure: 'rejected by upstream', value: String(r.rejectedByUpstream), reference: '', ratio: '', target: '0', pass: r.rejectedByUpstream === 0 })
+  row({ scenario: name, measure: 'most in one second', value: String(r.mostInOneSecond), reference: '', ratio: '', target: '<= 10', pass: r.mostInOneSecond <= 10 })
+  row({ scenario: name, measure: 'achieved / 10', value: r.achievedPerSecond.toFixed(2), reference: '10 req/s', ratio: ratio.toFixed(3), target: '>= 0.95', pass: ratio >= 0.95 })
 }
 
 /** Douyin's counters in its sandbox: API calls (every taskbox API) and bill downloads. */
@@ -297,9 +299,16 @@ async function memory (sb: Sandboxes): Promise<void> {
 const only = process.env.BENCH_ONLY?.split(',').map(s => s.trim())
 const wanted = (...scenarios: string[]) => only === undefined || scenarios.some(s => only.includes(s))
 buildBff()
+// Scenario 8: a real 3-master Redis Cluster (the test helper's), where redis-server is installed.
+const cleanups: Array<() => unknown> = []
+const noCluster = wanted('8') ? clusterUnavailable() : 'not asked for'
+const cluster = noCluster === undefined ? await OwnCluster.start({ teardown: fn => { cleanups.push(fn) } }) : undefined
+if (cluster !== undefined) {
+  HIT_SUBJECTS.push({ id: '8', scenario: '8 cache hit via Redis Cluster, caller budgets on (copies checked every CACHE_LOCAL_TTL_MS)', target: 0.8, env: { ...BUDGETS_ON, REDIS_CLUSTER_NODES: cluster.nodes } })
+} else if (wanted('8')) console.log(`scenario 8 skipped: ${noCluster}`)
 const sandboxes = await startSandboxes()
 try {
-  if (wanted('1', '2')) await cacheHitScenarios(sandboxes)
+  if (wanted('1', '2', '8')) await cacheHitScenarios(sandboxes)
   if (wanted('3')) await missOverhead(sandboxes)
   if (wanted('4')) await stampede(sandboxes)
   if (wanted('6')) await mergedView(sandboxes)
@@ -308,6 +317,8 @@ try {
   await sandboxes.stop()
 }
 if (wanted('5')) await ceiling()
+if (cluster !== undefined) await ceiling({ REDIS_CLUSTER_NODES: cluster.nodes }, '8 Douyin ceiling on a 3-master Redis Cluster, 3 processes at 3x')
+for (const cleanup of cleanups) await cleanup()
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 const date = new Date().toISOString()

@@ -25,6 +25,10 @@ export const EnvSchema = Type.Object({
     description: 'Proxies in front of the service whose X-Forwarded-For is believed (Fastify trustProxy): `true` every hop, a hop count (`1`: one load balancer), or comma-separated addresses/CIDRs (`10.0.0.0/8,loopback`). Unset: none; caller budgets and logs then see the proxy\'s address'
   })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Shared cache and limiter; unset: in-process' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^[^\\s,:]+:\\d{1,5}(,[^\\s,:]+:\\d{1,5})*$', description: 'A Redis Cluster instead of REDIS_URL: seed nodes, comma-separated host:port' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ pattern: '^[^\\s,:]+:\\d{1,5}(,[^\\s,:]+:\\d{1,5})*$', description: 'A Sentinel-managed primary instead of REDIS_URL: the sentinels, comma-separated host:port (with REDIS_SENTINEL_NAME)' })),
+  REDIS_SENTINEL_NAME: Type.String({ minLength: 1, default: 'mymaster', description: 'The primary\'s name the sentinels know it by' }),
+  REDIS_PASSWORD: Secret('Password of the cluster nodes or the Sentinel-managed primary (REDIS_URL carries its own)'),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'bff:', description: 'Prefix of every Redis key of ours' }),
   AITOEARN_BASE_URL: Type.Optional(Url('AiToEarn base URL; overrides AITOEARN_REGION')),
   AITOEARN_REGION: Type.Union([Type.Literal('global'), Type.Literal('cn')], {
@@ -48,7 +52,7 @@ export const EnvSchema = Type.Object({
     description: 'Hosts bill files may be fetched from, comma-separated: a host suffix (`byteimg.com`: that host and its subdomains, HTTPS only), or a plain-HTTP origin written as such (`http://127.0.0.1:4021`, for sandboxes). Any other host, a redirect off the list, plain HTTP elsewhere: refused and logged'
   }),
   DOUYIN_BILL_MAX_MB: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'Largest bill file accepted, MiB (a parsed day is kept at about a third of that)' }),
-  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1' })),
+  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1, for at most 58 s of outage; set, it holds for the whole outage' })),
   SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
     default: 'auto',
     description: '`auto`: sandbox upstream for each upstream without credentials, unless NODE_ENV=production'
@@ -62,7 +66,7 @@ export const EnvSchema = Type.Object({
   CACHE_STALE_IF_ERROR_S: Type.Integer({ minimum: 0, default: 86400, description: 'How long past freshness a stale answer may stand in for a failing upstream, seconds' }),
   CACHE_NEGATIVE_TTL_S: Type.Integer({ minimum: 0, default: 30, description: 'How long a "not found" is remembered, seconds' }),
   CACHE_LOCAL_MAX_MB: Type.Integer({ minimum: 0, maximum: 16384, default: 64, description: 'Bound of the in-process cache tier, MiB of cached bodies (0: no in-process copies; with Redis every hit reads it, without Redis nothing is cached)' }),
-  CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis: how long the in-process tier serves its copy before checking it against Redis again, ms (0: every answer is checked)' }),
+  CACHE_LOCAL_TTL_MS: Type.Integer({ minimum: 0, default: 2000, description: 'With Redis, while its invalidations are not flowing (a cluster, a reconnect): how long the in-process tier serves its copy before checking it against Redis again, ms (0: every answer is checked, and no invalidations are used)' }),
   BFF_API_KEYS: Secret('Callers\' API keys, comma-separated `name:key` or `name:sha256hex` (64 hex digits: the SHA-256 of the key); sent as `Authorization: Bearer <key>` or `X-Api-Key`'),
   BFF_AUTH: Type.Union([Type.Literal('auto'), Type.Literal('keys'), Type.Literal('none')], {
     default: 'auto',
@@ -145,6 +149,26 @@ export function parseEnv (raw: Record<string, string | undefined>): Env {
   return converted as Env
 }
 
+/** Where the shared Redis is: one server (REDIS_URL), a cluster, or a Sentinel-managed primary; one of them at most. */
+export type RedisTarget =
+  | { mode: 'single', url: string, keyPrefix: string }
+  | { mode: 'cluster', nodes: Array<{ host: string, port: number }>, password?: string | undefined, keyPrefix: string }
+  | { mode: 'sentinel', sentinels: Array<{ host: string, port: number }>, name: string, password?: string | undefined, keyPrefix: string }
+
+function redisOf (env: Env): RedisTarget | undefined {
+  const set = [env.REDIS_URL && 'REDIS_URL', env.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES', env.REDIS_SENTINELS && 'REDIS_SENTINELS'].filter(Boolean)
+  if (set.length > 1) throw new ConfigError(`Invalid configuration: ${set.join(' and ')} name different Redis deployments; set one`)
+  const hosts = (list: string) => list.split(',').map(e => {
+    const at = e.lastIndexOf(':')
+    return { host: e.slice(0, at), port: Number(e.slice(at + 1)) }
+  })
+  const keyPrefix = env.REDIS_KEY_PREFIX
+  if (env.REDIS_URL) return { mode: 'single', url: env.REDIS_URL, keyPrefix }
+  if (env.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: hosts(env.REDIS_CLUSTER_NODES), password: env.REDIS_PASSWORD, keyPrefix }
+  if (env.REDIS_SENTINELS) return { mode: 'sentinel', sentinels: hosts(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, password: env.REDIS_PASSWORD, keyPrefix }
+  return undefined
+}
+
 /** DOUYIN_BILL_HOSTS checked: host suffixes, and plain-HTTP origins written with their scheme. */
 function billHosts (spec: string): string {
   const entries = spec.split(',').map(e => e.trim()).filter(Boolean)
@@ -173,12 +197,12 @@ function deriveConfig (env: Env) {
     env,
     production,
     /** Every secret value configured: scrubbed by value from logs and problems (src/secrets.ts). */
-    secrets: [env.AITOEARN_API_KEY, env.DOUYIN_CLIENT_SECRET, env.DOUYIN_ACCESS_TOKEN, ...apiKeys.map(k => k.raw)].filter((v): v is string => v !== undefined),
+    secrets: [env.AITOEARN_API_KEY, env.DOUYIN_CLIENT_SECRET, env.DOUYIN_ACCESS_TOKEN, env.REDIS_PASSWORD, ...apiKeys.map(k => k.raw)].filter((v): v is string => v !== undefined),
     trustProxy: env.TRUST_PROXY,
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
-    redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX } : undefined,
+    redis: redisOf(env),
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
     cache: {
       ttlSeconds: {

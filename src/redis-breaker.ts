@@ -40,8 +40,9 @@ export function guard (redis: Redis, log: BreakerLog): void {
   breakers.set(redis, b)
   type Send = Redis['sendCommand']
   const send: Send = redis.sendCommand.bind(redis)
-  redis.sendCommand = ((command, stream) => {
-    const result = send(command, stream)
+  // Every argument passed on: a cluster client's sendCommand takes a third (the node).
+  redis.sendCommand = ((command: Parameters<Send>[0], ...rest: unknown[]) => {
+    const result = (send as (...args: unknown[]) => ReturnType<Send>)(command, ...rest)
     const done = (command as { promise?: Promise<unknown> }).promise
     done?.then(() => {
       b.failures = 0

@@ -18,7 +18,7 @@ test('zero config: sandbox upstreams, docs, health and sandbox-backed routes', a
   const service = await startService({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' })
   t.teardown(() => service.stop('SIGKILL'))
   t.ok(service.output.some(l => /sandbox/i.test(l) && /aitoearn/i.test(l)), 'the log says AiToEarn is a sandbox')
-  t.ok(service.output.some(l => /REDIS_URL is not set/.test(l)), 'the log says the cache is in-process, once')
+  t.ok(service.output.some(l => /no Redis configured/.test(l)), 'the log says the cache is in-process, once')
 
   const health = await fetch(`${service.url}/healthz`)
   t.equal(health.status, 200)

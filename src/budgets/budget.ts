@@ -75,7 +75,9 @@ export class Budget {
   private readonly maxCallers: number
 
   constructor (private readonly opts: BudgetOptions) {
-    this.batch = Math.min(50, Math.floor(opts.max / 20))
+    // 5% of the budget per instance: a caller far below its budget is counted without a round
+    // trip per request (a cap of 50 sent a caller at 20k req/s to Redis every 50 takes: 0.53 of bare).
+    this.batch = Math.floor(opts.max / 20)
     this.maxCallers = opts.maxCallers ?? 100_000
     if (opts.redis !== null && typeof (opts.redis as Partial<Redis>).bffBudgetAdd !== 'function') {
       opts.redis.defineCommand('bffBudgetAdd', { numberOfKeys: 1, lua: ADD })

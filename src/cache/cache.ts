@@ -6,6 +6,8 @@ import { HttpProblem, isTransient } from '../errors.js'
 import { expiresAt, makeEntry, type Entry } from './entry.js'
 import { MemoryStore } from './memory-store.js'
 import { RedisStore } from './redis-store.js'
+import { Invalidations } from './invalidations.js'
+import { LRUCache } from 'lru-cache'
 import { usable } from '../redis-breaker.js'
 
 export interface CachePolicy {
@@ -59,6 +61,11 @@ export interface CacheOptions {
   lockMs: number
   /** Deadline of a background refresh. */
   backgroundMs: number
+  /**
+   * Redis invalidations (cache/invalidations.ts): the Redis names of our entries start with
+   * `prefix`. While they flow, in-process copies are trusted until Redis says one changed.
+   */
+  invalidations?: { prefix: string } | undefined
 }
 
 export interface CacheStats {
@@ -109,8 +116,52 @@ export class Cache implements ReadThrough {
   private readonly shared: RedisStore | null
   private sharedUp = true
 
+  private readonly invalidations: Invalidations | undefined
+  /** Our keys by the digest Redis knows them by, for invalidation messages (bounded). */
+  private readonly byHash = new LRUCache<string, string>({ max: 200_000 })
+  /** Local copies dropped because Redis said another instance changed them. */
+  private dropped = 0
+
   constructor (private readonly opts: CacheOptions) {
     this.shared = opts.redis ? new RedisStore(opts.redis) : null
+    if (opts.redis && opts.invalidations) {
+      this.invalidations = new Invalidations(opts.redis, opts.invalidations.prefix, keys => this.invalidated(keys), opts.log)
+      this.invalidations.start()
+    }
+  }
+
+  /** Redis invalidations: whether they flow now, and what they carried. */
+  get tracking (): { trusted: boolean, messages: number, keys: number, resets: number, dropped: number } | undefined {
+    const i = this.invalidations
+    return i === undefined ? undefined : { trusted: i.trusted, ...i.stats, dropped: this.dropped }
+  }
+
+  /** Until when a copy that agrees with Redis now is served as is: until Redis says it changed, or for CACHE_LOCAL_TTL_MS. */
+  private checkedUntil (now: number): number {
+    return this.invalidations?.trusted === true ? Infinity : now + this.opts.localTtlMs
+  }
+
+  /**
+   * Another client wrote these Redis keys: their local copies go (the next read takes Redis's).
+   * null: anything may have changed meanwhile (the channel was down): every copy is checked again.
+   */
+  private invalidated (keys: string[] | null): void {
+    if (keys === null) {
+      this.opts.memory.forEach(entry => { entry.localUntil = 0 })
+      return
+    }
+    for (const redisKey of keys) {
+      const hash = /^.*?c:\{([^}]+)\}$/.exec(redisKey)?.[1]
+      const key = hash === undefined ? undefined : this.byHash.get(hash)
+      if (key !== undefined && this.opts.memory.get(key) !== undefined) {
+        this.opts.memory.delete(key)
+        this.dropped++
+      }
+    }
+  }
+
+  close (): void {
+    this.invalidations?.stop()
   }
 
   /** What the in-process tier holds now: its bytes stay within CACHE_LOCAL_MAX_MB. */
@@ -294,7 +345,8 @@ export class Cache implements ReadThrough {
    * without a shared tier in use it is served as is until it expires.
    */
   private keep (key: string, entry: Entry, checked = this.shared !== null && this.sharedUp): void {
-    entry.localUntil = checked ? Date.now() + this.opts.localTtlMs : Infinity
+    entry.localUntil = checked ? this.checkedUntil(Date.now()) : Infinity
+    if (this.invalidations !== undefined) this.byHash.set(hashKey(key), key)
     this.opts.memory.set(key, entry, expiresAt(entry))
   }
 
@@ -312,7 +364,7 @@ export class Cache implements ReadThrough {
       const entryKey = RedisStore.keys(hashKey(key)).entry
       if (local !== undefined && await shared.holds(entryKey, local)) {
         this.markShared(true)
-        local.localUntil = now + this.opts.localTtlMs
+        local.localUntil = this.checkedUntil(now)
         return local
       }
       const entry = await shared.get(entryKey)
@@ -323,7 +375,7 @@ export class Cache implements ReadThrough {
       }
       if (entry === undefined && local !== undefined && now < expiresAt(local)) {
         await shared.restore(entryKey, local, expiresAt(local) - now)
-        local.localUntil = now + this.opts.localTtlMs
+        local.localUntil = this.checkedUntil(now)
         return local
       }
       return undefined

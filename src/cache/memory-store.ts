@@ -35,6 +35,11 @@ export class MemoryStore {
     else this.lru.set(key, entry, until === Infinity ? {} : { ttl: Math.ceil(ttl) })
   }
 
+  /** Every entry held (for a change that concerns them all). */
+  forEach (fn: (entry: Entry) => void): void {
+    this.lru?.forEach(entry => fn(entry))
+  }
+
   delete (key: string): void {
     this.lru?.delete(key)
   }

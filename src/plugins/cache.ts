@@ -19,9 +19,18 @@ async function cachePlugin (app: FastifyInstance, { config }: { config: Config }
     log: app.log,
     localTtlMs: config.cache.localTtlMs,
     lockMs: 5000,
-    backgroundMs: config.requestDeadlineMs
+    backgroundMs: config.requestDeadlineMs,
+    // One server or a Sentinel-managed primary; not a cluster (tracking is per node), not when
+    // CACHE_LOCAL_TTL_MS=0 asks for every answer to be checked.
+    invalidations: config.redis !== undefined && config.redis.mode !== 'cluster' && config.cache.localTtlMs > 0
+      ? { prefix: `${config.redis.keyPrefix}c:` }
+      : undefined
   })
   app.decorate('cache', cache)
+  app.addHook('onClose', (_app, done) => {
+    cache.close()
+    done()
+  })
   const r = app.metricsRegistry
   const statuses = Object.keys(STATUS_RANK) as CacheStatus[]
   countsOf(r, 'bff_cache_requests_total', 'Cache reads, by how they were answered', ['result'], () => statuses.map(s => [{ result: s }, cache.stats[s]]))
@@ -29,6 +38,8 @@ async function cachePlugin (app: FastifyInstance, { config }: { config: Config }
   countsOf(r, 'bff_cache_refreshes_total', 'Background refreshes started (stale-while-revalidate)', [], () => cache.stats.refreshes)
   gaugeOf(r, 'bff_cache_local_bytes', 'Bytes held by the in-process cache tier (bounded by CACHE_LOCAL_MAX_MB)', () => cache.local.bytes)
   gaugeOf(r, 'bff_cache_local_entries', 'Entries held by the in-process cache tier', () => cache.local.entries)
+  gaugeOf(r, 'bff_cache_invalidations_trusted', '1 while Redis invalidations flow and in-process copies are trusted until one arrives', () => (cache.tracking?.trusted === true ? 1 : 0))
+  countsOf(r, 'bff_cache_invalidated_copies_total', 'In-process copies dropped because Redis said another instance changed them', [], () => cache.tracking?.dropped ?? 0)
 }
 
 export default fp(cachePlugin, { name: 'cache', dependencies: ['redis', 'metrics'] })

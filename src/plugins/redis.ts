@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import type { RedisTarget } from '../config.js'
 import type { FastifyInstance } from 'fastify'
 import { gaugeOf } from '../metrics/registry.js'
 import { guard, usable } from '../redis-breaker.js'
@@ -11,33 +12,64 @@ declare module 'fastify' {
   }
 }
 
-export interface RedisOptions { url: string, keyPrefix: string }
+/** A Redis (one server, a cluster, or a Sentinel-managed primary) and the prefix of our keys. */
+export type RedisOptions = RedisTarget
+
+/** Fail fast, never queue: the request path falls back to its in-process paths meanwhile. */
+const FAST = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 1000,
+  commandTimeout: 500,
+  enableReadyCheck: true
+} as const
+const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000)
 
 /**
  * A Redis client fit for the request path: commands fail fast instead of queueing while Redis is
  * away (no offline queue, one retry, short timeouts), and it reconnects by itself in the
  * background, so callers can fall back to their in-process paths and come back when it answers.
+ * Commands issued in the same tick go out as one write (auto-pipelining): under load, many cache
+ * reads cost one round trip. A cluster client is used through the same interface: every
+ * multi-key script and pipeline of ours keeps its keys in one hash slot (`{...}` tags).
  */
-export function createRedis ({ url, keyPrefix }: RedisOptions): Redis {
-  return new Redis(url, {
-    keyPrefix,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    enableReadyCheck: true,
-    // Commands issued in the same tick go out as one write: under load, many cache reads (one per
-    // request) cost one round trip and one syscall instead of one each.
-    enableAutoPipelining: true,
-    retryStrategy: times => Math.min(100 * 2 ** Math.min(times, 5), 2000)
-  })
+export function createRedis (target: RedisOptions): Redis {
+  const { keyPrefix } = target
+  if (target.mode === 'cluster') {
+    const cluster = new Cluster(target.nodes, {
+      keyPrefix,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: true,
+      // Not auto-pipelining: ioredis 5.11 loses a queued auto-pipeline on a cluster node that is
+      // still connecting ("reading 'stream'" in its ready handler), a crash in test/redis-cluster.test.ts.
+      clusterRetryStrategy: backoff,
+      // The nodes keep their own offline queue (ioredis needs it while it learns the slots); the
+      // cluster client above refuses to queue, which is what the request path sees.
+      redisOptions: { connectTimeout: FAST.connectTimeout, commandTimeout: FAST.commandTimeout, maxRetriesPerRequest: FAST.maxRetriesPerRequest, ...(target.password ? { password: target.password } : {}) }
+    })
+    return cluster as unknown as Redis
+  }
+  if (target.mode === 'sentinel') {
+    return new Redis({
+      ...FAST,
+      sentinels: target.sentinels,
+      name: target.name,
+      keyPrefix,
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      ...(target.password ? { password: target.password, sentinelPassword: target.password } : {}),
+      retryStrategy: backoff,
+      sentinelRetryStrategy: backoff
+    })
+  }
+  return new Redis(target.url, { ...FAST, keyPrefix, lazyConnect: true, enableAutoPipelining: true, retryStrategy: backoff })
 }
 
 async function redisPlugin (app: FastifyInstance, opts: { redis?: RedisOptions }) {
-  gaugeOf(app.metricsRegistry, 'bff_redis_configured', '1 when REDIS_URL is set', () => (opts.redis ? 1 : 0))
+  gaugeOf(app.metricsRegistry, 'bff_redis_configured', '1 when a Redis is configured (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)', () => (opts.redis ? 1 : 0))
   if (!opts.redis) {
-    app.log.info('REDIS_URL is not set: cache and Douyin limiter run in-process (one instance only)')
+    app.log.info('no Redis configured: cache and Douyin limiter run in-process (one instance only)')
     app.decorate('redis', null)
     return
   }

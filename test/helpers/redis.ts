@@ -31,7 +31,7 @@ export function testRedis (t: Tap, url = REDIS_URL): { REDIS_URL: string, REDIS_
 
 /** A client made as the app makes its own (fail fast, no offline queue), connected, closed after the test. */
 export async function connectedRedis (t: Tap, url: string, keyPrefix: string): Promise<Redis> {
-  const redis = createRedis({ url, keyPrefix })
+  const redis = createRedis({ mode: 'single', url, keyPrefix })
   redis.on('error', () => {})
   t.teardown(() => redis.disconnect())
   await redis.connect()
