@@ -169,7 +169,9 @@ export class UpstreamHttp {
   private tailFor (claim: { promised: boolean }): () => number {
     return () => {
       if (claim.promised) return 0
-      if (this.pool.stats.free - this.promised > 0) {
+      // Connected and not running a request (the pool's own \`free\` lags a tick behind a finished one).
+      const stats = this.pool.stats
+      if (stats.connected - stats.running - this.promised > 0) {
         this.promised++
         claim.promised = true
         return 0

@@ -59,7 +59,9 @@ local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cool > at then at = cool end
 local n = redis.call('ZCARD', KEYS[1])
 if n > 0 then
-  local last = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+  -- First come, first served: after the newest send time booked (its member, not its score,
+  -- which may carry a cold send's tail: that tail holds the window, it does not queue the rest).
+  local last = tonumber(string.match(redis.call('ZRANGE', KEYS[1], -1, -1)[1], '^[^:]+'))
   if last > at then at = last end
   if n >= limit then
     local kth = tonumber(redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2])

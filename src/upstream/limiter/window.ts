@@ -31,6 +31,7 @@ export interface Reserver {
 /** The in-process reserver: the same rule on this process's clock (no Redis, or Redis down). */
 export class LocalReserver implements Reserver {
   private log: number[] = []
+  private lastAt = 0
   private cooldownUntil = 0
 
   constructor (private limit: number, private readonly windowMs: number, private readonly now: () => number = () => performance.now()) {}
@@ -46,11 +47,16 @@ export class LocalReserver implements Reserver {
     while (drop < this.log.length && this.log[drop]! <= now - this.windowMs) drop++
     if (drop > 0) this.log = this.log.slice(drop)
     const n = this.log.length
-    let t = Math.max(now, this.cooldownUntil, n > 0 ? this.log[n - 1]! : now)
+    let t = Math.max(now, this.cooldownUntil, this.lastAt)
     if (n >= this.limit) t = Math.max(t, this.log[n - this.limit]! + this.windowMs)
     const waitMs = t - now
     if (waitMs > maxWaitMs) return { ok: false, waitMs, at: t }
-    this.log.push(t + tailMs)
+    // The log holds the window (a cold send's tail included); lastAt the order of send times.
+    const held = t + tailMs
+    let i = this.log.length
+    while (i > 0 && this.log[i - 1]! > held) i--
+    this.log.splice(i, 0, held)
+    this.lastAt = t
     return { ok: true, waitMs, at: t }
   }
 
