@@ -31,3 +31,31 @@ test('the drift check fails on a file that differs', async t => {
   t.ok(err, 'exits non-zero')
   t.match(err?.stderr, /differs from what the app generates/)
 })
+
+test('Swagger UI can send a key: both schemes on /v1 and /metrics, probes open; one operationId each; error examples carry their own code', async t => {
+  const doc = parse(await generateOpenApiYaml())
+  t.same(Object.keys(doc.components.securitySchemes).sort(), ['apiKeyHeader', 'bearerKey'])
+  t.equal(doc.components.securitySchemes.apiKeyHeader.name, 'X-Api-Key')
+  t.ok(doc.servers?.length > 0, 'servers filled')
+  const ids = new Set<string>()
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { operationId?: string, security?: unknown[], responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: { code: string, status: number } }> }> }> }>>)) {
+    for (const op of Object.values(item)) {
+      t.ok(op.operationId && !ids.has(op.operationId), `${path}: its own operationId (${op.operationId})`)
+      ids.add(op.operationId!)
+      const keyed = path.startsWith('/v1/') || path === '/metrics'
+      t.same(op.security, keyed ? [{ bearerKey: [] }, { apiKeyHeader: [] }] : [], `${path}: ${keyed ? 'a key' : 'open'}`)
+      if (keyed) t.ok(op.responses['401'], `${path}: documents 401`)
+      for (const [status, answer] of Object.entries(op.responses)) {
+        const examples = answer.content?.['application/problem+json']?.examples
+        if (status === '200' || examples === undefined) continue
+        for (const [code, { value }] of Object.entries(examples)) t.ok(value.code === code && String(value.status) === status, `${path} ${status}: ${code}`)
+      }
+    }
+  }
+  t.ok(ids.size >= 8)
+})
+
+test('redocly lint (redocly.yaml): 0 errors', async t => {
+  const { stdout, stderr } = await run(process.execPath, ['node_modules/@redocly/cli/bin/cli.js', 'lint', OPENAPI_FILE, '--config', 'redocly.yaml'], { timeout: 60_000 }).catch((err: { stdout: string, stderr: string }) => err)
+  t.match(`${stdout}${stderr}`, /Your API description is valid/, 'no errors')
+})

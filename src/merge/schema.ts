@@ -39,14 +39,12 @@ export const MergedQuery = Type.Object({
   since: Type.Optional(Type.String({
     pattern: DATE,
     title: 'First day',
-    description: `First day of the view, YYYY-MM-DD, a **Beijing** date (UTC+8). Default: ${DEFAULT_VIEW_DAYS - 1} days before \`until\`. At most ${MAX_VIEW_DAYS} days from since to until, both included.`,
-    examples: ['2026-01-01']
+    description: `First day of the view, YYYY-MM-DD, a **Beijing** date (UTC+8). Default: ${DEFAULT_VIEW_DAYS - 1} days before \`until\`. At most ${MAX_VIEW_DAYS} days from since to until, both included.`
   })),
   until: Type.Optional(Type.String({
     pattern: DATE,
     title: 'Last day',
-    description: 'Last day of the view, included, a Beijing date; not after today in Beijing. Default: yesterday in Beijing (Douyin data is T+1).',
-    examples: ['2026-01-07']
+    description: 'Last day of the view, included, a Beijing date; not after today in Beijing. Default: yesterday in Beijing (Douyin data is T+1).'
   })),
   douyinId: Type.Optional(Type.String({
     minLength: 1,

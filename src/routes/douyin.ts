@@ -13,26 +13,22 @@ const Query = Type.Object({
   billingDate: Type.Optional(Type.String({
     pattern: DATE,
     title: 'Billing date',
-    description: 'The billing (data) date, YYYY-MM-DD, a **Beijing** date (Asia/Shanghai, UTC+8). Default: yesterday in Beijing (the data is T+1; recent dates can still change as settlements arrive). Not with billingDateFrom/billingDateTo.',
-    examples: ['2025-01-15']
+    description: 'The billing (data) date, YYYY-MM-DD, a **Beijing** date (Asia/Shanghai, UTC+8). Default: yesterday in Beijing (the data is T+1; recent dates can still change as settlements arrive). Not with billingDateFrom/billingDateTo.'
   })),
   billingDateFrom: Type.Optional(Type.String({
     pattern: DATE,
-    description: `First billing date of a range (Beijing), with billingDateTo. At most ${LIMITS.maxRangeDays} days; one upstream query per date.`,
-    examples: ['2025-01-01']
+    description: `First billing date of a range (Beijing), with billingDateTo. At most ${LIMITS.maxRangeDays} days; one upstream query per date.`
   })),
-  billingDateTo: Type.Optional(Type.String({ pattern: DATE, description: 'Last billing date of a range (Beijing), inclusive; not after today in Beijing.', examples: ['2025-01-07'] })),
+  billingDateTo: Type.Optional(Type.String({ pattern: DATE, description: 'Last billing date of a range (Beijing), inclusive; not after today in Beijing.' })),
   publishedFrom: Type.Optional(Type.String({
     pattern: DATE_OR_TIME,
     maxLength: 40,
-    description: 'Only videos published from then on: a date (00:00 Beijing) or an ISO 8601 date-time (no zone: Beijing). No older than 90 days (400 otherwise). Default: 30 days before the end of the publish window, but never older than 90 days.',
-    examples: ['2025-01-01', '2025-01-01T08:00:00Z']
+    description: 'Only videos published from then on: a date (00:00 Beijing) or an ISO 8601 date-time (no zone: Beijing). No older than 90 days (400 otherwise). Default: 30 days before the end of the publish window, but never older than 90 days.'
   })),
   publishedTo: Type.Optional(Type.String({
     pattern: DATE_OR_TIME,
     maxLength: 40,
-    description: 'Only videos published until then: a date (23:59:59 Beijing) or an ISO 8601 date-time. Default: the end of the billing date. A window longer than 30 days is split into several upstream queries of at most 30 days, merged and de-duplicated.',
-    examples: ['2025-01-15']
+    description: 'Only videos published until then: a date (23:59:59 Beijing) or an ISO 8601 date-time. Default: the end of the billing date. A window longer than 30 days is split into several upstream queries of at most 30 days, merged and de-duplicated.'
   })),
   douyinId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Only this author's videos (the author's Douyin id)", examples: ['A7932234'] })),
   agencyClientKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only videos of tasks of this agency (its website app client key)' })),
@@ -66,6 +62,7 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
     config: { upstreams: ['douyin'] },
     schema: {
       tags: ['douyin'],
+      operationId: 'getDouyinDailyData',
       summary: 'Daily money, conversion and engagement of Douyin taskbox videos',
       description: DESCRIPTION,
       querystring: Query,

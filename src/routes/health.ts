@@ -19,13 +19,15 @@ export interface ReadinessCheck {
 const health: FastifyPluginAsyncTypebox<{ checks: ReadinessCheck[] }> = async (app, opts) => {
   const alive = '{"status":"ok"}'
   app.get('/healthz', {
-    schema: { summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+    schema: { tags: ['operations'], operationId: 'getLiveness', summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, (_req, reply) => {
     reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(alive as never)
   })
 
   app.get('/readyz', {
     schema: {
+      tags: ['operations'],
+      operationId: 'getReadiness',
       summary: 'Readiness: Redis answers when configured; each upstream is configured or sandboxed',
       description: 'Open to probes; each check\'s `detail` is shown only to a caller with a valid API key.',
       response: { 200: Ready, 503: Ready }

@@ -43,6 +43,7 @@ const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
     config: { upstreams: ['aitoearn', 'douyin'] },
     schema: {
       tags: ['works'],
+      operationId: 'getWorkMetrics',
       summary: 'One work, both sources: engagement and money merged by date',
       description: DESCRIPTION,
       params: MergedParams,

@@ -9,6 +9,7 @@ const metricsRoute: FastifyPluginAsyncTypebox = async app => {
   app.get(METRICS_PATH, {
     schema: {
       tags: ['operations'],
+      operationId: 'getPrometheusMetrics',
       summary: 'Prometheus metrics',
       description: [
         'Counters and gauges in the Prometheus text exposition format (0.0.4): requests and latency per route and status, requests per caller, refusals (auth, rate limits, load shedding, shutdown), upstream calls per upstream and outcome, cache events, the Douyin limiter (admitted, waits, rejected, cooldowns, queue length, shared or local), Douyin token fetches, Redis up, and the process and Node.js metrics of prom-client.',

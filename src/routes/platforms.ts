@@ -12,6 +12,7 @@ const platforms: FastifyPluginAsyncTypebox = async (app) => {
     config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['platforms'],
+      operationId: 'listPlatforms',
       summary: 'Platforms, what each supports, and which sources serve it',
       description: [
         "Every platform with AiToEarn's capabilities for it (can its works be listed, does it have work analytics, how its listing pages) and which of our sources serve it.",

@@ -52,6 +52,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
     config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['works'],
+      operationId: 'listWorks',
       summary: "List an account's works with their metrics",
       description: [
         "One page of an AiToEarn account's works, each with its lifetime metrics in the one metrics shape (`null`: the platform does not report that metric).",
@@ -74,6 +75,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
     config: { upstreams: ['aitoearn'] },
     schema: {
       tags: ['works'],
+      operationId: 'getWorkAnalytics',
       summary: "One work's analytics: latest metrics and their history",
       description: [
         "The work's latest metrics (`work.metrics`, the latest snapshot, not a sum) and its snapshots as `series`, oldest first.",
@@ -85,7 +87,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n\n'),
       params: Type.Object({
         platform: PlatformParam,
-        workId: Type.String({ minLength: 1, maxLength: MAX_WORK_ID_LENGTH, pattern: NO_CONTROL, description: "The platform's id of the work, exactly as listed", examples: ['7270855478333246754'] })
+        workId: Type.String({ minLength: 1, maxLength: MAX_WORK_ID_LENGTH, pattern: NO_CONTROL, description: "The platform's id of the work, exactly as listed", examples: ['4523529281471697805'] })
       }),
       querystring: AnalyticsQuery,
       response: {

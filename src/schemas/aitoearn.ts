@@ -3,7 +3,7 @@
  * Static types come from the schemas, so the client and the OpenAPI document cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox'
-import { PageSchema, PlatformSchema, SeriesPointSchema, WorkSchema, type Page, type Platform, type SeriesPoint, type Work } from './metrics.js'
+import { PageSchema, PlatformSchema, SeriesPointSchema, WorkSchema, emptyMetrics, type Page, type Platform, type SeriesPoint, type Work } from './metrics.js'
 
 const Unknowable = (description: string) =>
   Type.Union([Type.Boolean(), Type.Null()], { description: `${description} null: AiToEarn did not say.` })
@@ -59,7 +59,7 @@ export const WorksPageBodySchema = Type.Object({
       publishedAt: '2026-01-20T12:00:00.000Z',
       status: 'published',
       author: { name: 'creator' },
-      metrics: { viewCount: 120345, playCount: null, impressionCount: null, reachCount: null, likeCount: 8120, collectCount: null, commentCount: 312, shareCount: 95, saveCount: null, clickCount: null, engagementCount: null, watchTimeSeconds: null, activeCount: null, gmv: null, refundGmv: null, billingGmv: null, billingRefundGmv: null, adShareCost: null, feedAdShareCost: null, expectedProfit: null },
+      metrics: { ...emptyMetrics(), viewCount: 120345, likeCount: 8120, commentCount: 312, shareCount: 95 },
       extra: {}
     }],
     page: { mode: 'cursor', hasNext: true, hasPrevious: false, limit: 20, nextCursor: '++//eyJvIjoyMH0=' }
