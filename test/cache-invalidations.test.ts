@@ -71,3 +71,32 @@ test('a Redis restart: trust is lost (copies checked again), then set up anew', 
   t.ok(app.cache.tracking!.resets >= 1, 'the loss was counted')
   t.match((await app.inject({ url: '/metrics' })).body, /^bff_cache_invalidations_trusted 1$/m)
 })
+
+test('one connection of the two drops (CLIENT KILL): trust is lost and comes back, and a change is still seen', async t => {
+  const own = await OwnRedis.start()
+  t.teardown(() => own.stop())
+  const s = await startSandboxes(t)
+  const env = { REDIS_URL: own.url, REDIS_KEY_PREFIX: 'kill:', CACHE_LOCAL_TTL_MS: '600000' }
+  const [a, b] = await Promise.all([stackApp(t, s, env), stackApp(t, s, env)])
+  const admin = new Redis(own.url)
+  t.teardown(() => admin.disconnect())
+  await until(() => a.cache.tracking?.trusted === true && b.cache.tracking?.trusted === true)
+  t.equal((await a.inject({ url: LIST })).statusCode, 200)
+  t.equal((await b.inject({ url: LIST })).statusCode, 200)
+  /** The instances' connections as Redis lists them: subscribers in pub/sub mode (flag P), command connections with tracking on (flag t). */
+  const connectionsOf = async (flag: 'P' | 't') => String(await admin.client('LIST')).split('\n')
+    .filter(line => new RegExp(` flags=\\S*${flag}`).test(line))
+    .map(line => /\bid=(\d+)/.exec(line)![1]!)
+  for (const which of ['subscriber', 'command connection'] as const) {
+    const resets = b.cache.tracking!.resets
+    const ids = await connectionsOf(which === 'subscriber' ? 'P' : 't')
+    t.ok(ids.length > 0, `${which}s found`)
+    for (const id of ids) await admin.client('KILL', 'ID', id)
+    await until(() => b.cache.tracking!.resets > resets && b.cache.tracking!.trusted === true && a.cache.tracking!.trusted === true)
+    const dropped = b.cache.tracking!.dropped
+    s.ai.addFault({ kind: 'body', path: '/api/v2/channels/works/tiktok', body: JSON.stringify({ code: 0, message: '请求成功', data: { platform: 'tiktok', items: [{ platformWorkId: '7401234567890123456', contentMode: 'video', title: `after the ${which} dropped`, metrics: { viewCount: 10 } }], pagination: { mode: 'cursor', hasNext: false } } }), times: 1 })
+    t.match((await a.inject({ url: LIST, headers: { 'cache-control': 'no-cache' } })).body, new RegExp(`after the ${which} dropped`))
+    await until(() => b.cache.tracking!.dropped > dropped)
+    t.match((await b.inject({ url: LIST })).body, new RegExp(`after the ${which} dropped`), `after the ${which} came back, B hears A's change`)
+  }
+})

@@ -7,7 +7,6 @@ import { expiresAt, makeEntry, type Entry } from './entry.js'
 import { MemoryStore } from './memory-store.js'
 import { RedisStore } from './redis-store.js'
 import { Invalidations } from './invalidations.js'
-import { LRUCache } from 'lru-cache'
 import { usable } from '../redis-breaker.js'
 
 export interface CachePolicy {
@@ -117,8 +116,8 @@ export class Cache implements ReadThrough {
   private sharedUp = true
 
   private readonly invalidations: Invalidations | undefined
-  /** Our keys by the digest Redis knows them by, for invalidation messages (bounded). */
-  private readonly byHash = new LRUCache<string, string>({ max: 200_000 })
+  /** The keys held in process by the digest Redis knows them by, for invalidation messages (as many as the in-process tier holds). */
+  private readonly byHash = new Map<string, string>()
   /** Local copies dropped because Redis said another instance changed them. */
   private dropped = 0
 
@@ -126,6 +125,7 @@ export class Cache implements ReadThrough {
     this.shared = opts.redis ? new RedisStore(opts.redis) : null
     if (opts.redis && opts.invalidations) {
       this.invalidations = new Invalidations(opts.redis, opts.invalidations.prefix, keys => this.invalidated(keys), opts.log)
+      opts.memory.onLeave = key => { this.byHash.delete(hashKey(key)) }
       this.invalidations.start()
     }
   }
@@ -137,9 +137,18 @@ export class Cache implements ReadThrough {
   }
 
   /** Until when a copy that agrees with Redis now is served as is: until Redis says it changed, or for CACHE_LOCAL_TTL_MS. */
-  private checkedUntil (now: number): number {
-    return this.invalidations?.trusted === true ? Infinity : now + this.opts.localTtlMs
+  /**
+   * Until when a copy that agreed with Redis may be served unchecked. Trusted for good only when
+   * no invalidation arrived since `epoch` (read before the Redis read that showed the copy): the
+   * read's answer and an invalidation for a later write travel on two connections, in any order.
+   */
+  private checkedUntil (now: number, epoch: number): number {
+    const i = this.invalidations
+    return i !== undefined && i.trusted && i.epoch === epoch ? Infinity : now + this.opts.localTtlMs
   }
+
+  /** Where the invalidations stand now, for checkedUntil. */
+  private get epoch (): number { return this.invalidations?.epoch ?? 0 }
 
   /**
    * Another client wrote these Redis keys: their local copies go (the next read takes Redis's).
@@ -153,7 +162,7 @@ export class Cache implements ReadThrough {
     for (const redisKey of keys) {
       const hash = /^.*?c:\{([^}]+)\}$/.exec(redisKey)?.[1]
       const key = hash === undefined ? undefined : this.byHash.get(hash)
-      if (key !== undefined && this.opts.memory.get(key) !== undefined) {
+      if (key !== undefined && this.opts.memory.has(key)) {
         this.opts.memory.delete(key)
         this.dropped++
       }
@@ -283,12 +292,13 @@ export class Cache implements ReadThrough {
     if (shared === null) return { lock: null }
     const keys = RedisStore.keys(hashKey(key))
     const token = randomBytes(8).toString('hex')
+    const epoch = this.epoch
     try {
       const first = await shared.claim(keys, token, this.opts.lockMs)
       if (first.entry !== undefined && first.entry.storedAt > after) {
         // Another instance stored a value since this one missed: no second upstream call.
         if (first.locked) await shared.unlock(keys.lock, token)
-        this.keep(key, first.entry)
+        this.keep(key, first.entry, epoch)
         return { entry: first.entry }
       }
       if (first.locked) return { lock: { keys, token } }
@@ -296,9 +306,10 @@ export class Cache implements ReadThrough {
       const waitUntil = Math.min(ctx.deadline, Date.now() + this.opts.lockMs)
       for (let interval = 10; Date.now() < waitUntil; interval = Math.min(interval * 2, 160)) {
         await delay(Math.min(interval, Math.max(1, waitUntil - Date.now())))
+        const seen = this.epoch
         const { entry, held } = await shared.peek(keys)
         if (entry !== undefined && entry.storedAt > after) {
-          this.keep(key, entry)
+          this.keep(key, entry, seen)
           return { entry }
         }
         if (!held && await shared.lock(keys.lock, token, this.opts.lockMs)) return { lock: { keys, token } }
@@ -327,6 +338,7 @@ export class Cache implements ReadThrough {
       entry = makeEntry(404, Buffer.from(JSON.stringify(stored)), Date.now(), { freshMs: policy.negativeMs, staleMs: 0, errorMs: 0 })
     }
     const until = expiresAt(entry)
+    const epoch = this.epoch
     if (lock) {
       try {
         await this.shared!.commit(lock.keys, entry, until - Date.now(), lock.token)
@@ -335,7 +347,7 @@ export class Cache implements ReadThrough {
         this.markShared(false, err)
       }
     }
-    this.keep(key, entry, lock !== null && this.sharedUp)
+    this.keep(key, entry, epoch, lock !== null && this.sharedUp)
     return entry
   }
 
@@ -344,10 +356,11 @@ export class Cache implements ReadThrough {
    * it agrees with the shared tier now, so it is served as is for localTtlMs, then checked again;
    * without a shared tier in use it is served as is until it expires.
    */
-  private keep (key: string, entry: Entry, checked = this.shared !== null && this.sharedUp): void {
-    entry.localUntil = checked ? this.checkedUntil(Date.now()) : Infinity
-    if (this.invalidations !== undefined) this.byHash.set(hashKey(key), key)
+  private keep (key: string, entry: Entry, epoch: number, checked = this.shared !== null && this.sharedUp): void {
+    entry.localUntil = checked ? this.checkedUntil(Date.now(), epoch) : Infinity
     this.opts.memory.set(key, entry, expiresAt(entry))
+    // After the set: replacing an entry tells onLeave, which forgets the digest.
+    if (this.invalidations !== undefined && this.opts.memory.has(key)) this.byHash.set(hashKey(key), key)
   }
 
   /**
@@ -360,22 +373,23 @@ export class Cache implements ReadThrough {
   private async fromShared (key: string, local: Entry | undefined, now: number): Promise<Entry | undefined> {
     const shared = this.usableShared()
     if (shared === null) return local
+    const epoch = this.epoch
     try {
       const entryKey = RedisStore.keys(hashKey(key)).entry
       if (local !== undefined && await shared.holds(entryKey, local)) {
         this.markShared(true)
-        local.localUntil = this.checkedUntil(now)
+        local.localUntil = this.checkedUntil(now, epoch)
         return local
       }
       const entry = await shared.get(entryKey)
       this.markShared(true)
       if (entry !== undefined && now < expiresAt(entry)) {
-        this.keep(key, entry, true)
+        this.keep(key, entry, epoch, true)
         return entry
       }
       if (entry === undefined && local !== undefined && now < expiresAt(local)) {
         await shared.restore(entryKey, local, expiresAt(local) - now)
-        local.localUntil = this.checkedUntil(now)
+        local.localUntil = this.checkedUntil(now, epoch)
         return local
       }
       return undefined
