@@ -66,3 +66,22 @@ test('plans: "today" and the default window follow Beijing, whatever the clock z
   t.throws(() => planDaily({ billingDate: '2024-11-01' }, now), { code: 'VALIDATION_FAILED' }, 'nothing in the last 90 days can have data for it')
   t.equal(planDaily({ billingDateFrom: '2025-02-01', billingDateTo: '2025-03-03' }, now).queries.length, 31, '31 days: one query each')
 })
+
+test('fen written with a decimal point is refused, not read as fen: "12.00" may be yuan', async t => {
+  const { integerValue } = await import('../src/upstream/douyin/values.js')
+  const said: string[] = []
+  t.equal(integerValue('12.00', 'gmv', (_f, _v, reason) => said.push(reason)), null)
+  t.match(said, [/decimal point/])
+  t.equal(integerValue('1200', 'gmv', () => t.fail('no warning')), 1200)
+})
+
+test('a bill with two rows for one video: the first is used, and the answer says so', async t => {
+  const { parseBill, BillDay, BILL_COLUMNS } = await import('../src/upstream/douyin/bill-csv.js')
+  const { Readable } = await import('node:stream')
+  const header = BILL_COLUMNS.map(c => c.header)
+  const row = (gmv: string) => header.map(h => (h === '视频ID' ? '7270855478333246754' : h === '视频发布时间' ? '2026-11-01 10:00:00' : h.includes('交易订单支付金额') ? gmv : '')).join(',')
+  const csv = [header.join(','), row('100'), row('900')].join('\n')
+  const day = new BillDay((await parseBill(Readable.from([Buffer.from(csv)]), '2026-11-30')).body)
+  t.equal(day.find('7270855478333246754')?.metrics.gmv, 100, 'the first row')
+  t.match(day.warnings, [{ workId: '7270855478333246754', reason: /second row/ }])
+})

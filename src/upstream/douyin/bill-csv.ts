@@ -113,7 +113,11 @@ export async function parseBill (file: Readable, date: string, countWarning?: (n
         warnings.forRow(id.slice(0, 40), date)('workId', id, 'not a video id')
         continue
       }
-      if (seen.has(id)) continue
+      if (seen.has(id)) {
+        // One row per video is the bill's shape; a second (another task's?) is not added to the first unread.
+        warnings.forRow(id, date)('workId', id, 'a second row for this video in the bill: only the first is used')
+        continue
+      }
       seen.add(id)
       const warn = warnings.forRow(id, date)
       const tuple: unknown[] = BILL_COLUMNS.map((c, i) => read(c, values[i], warn))

@@ -36,10 +36,11 @@ export class Warnings {
 }
 
 const DECIMAL = /^[+-]?\d+(\.\d+)?$/
+const WHOLE = /^[+-]?\d+$/
 
 /**
- * A count or an amount of integer fen: a JSON number or decimal text, a whole number from 0 to
- * 2^53 - 1. Absent or empty: null. Anything else: null, and `warn` is told.
+ * A count or an amount of integer fen: a JSON number or text of digits, a whole number from 0 to
+ * 2^53 - 1 (text with a decimal point is refused: it may be yuan). Absent or empty: null. Anything else: null, and `warn` is told.
  */
 export function integerValue (raw: unknown, field: string, warn: Warn): number | null {
   if (raw === null || raw === undefined) return null
@@ -53,6 +54,11 @@ export function integerValue (raw: unknown, field: string, warn: Warn): number |
       return null
     }
     v = Number(text)
+    // A whole number written with a decimal point is not plain fen: "12.00" may be yuan (the legacy expected_profit was).
+    if (!WHOLE.test(text) && Number.isInteger(v)) {
+      warn(field, raw, 'a decimal point where integer fen or a count was expected')
+      return null
+    }
   } else {
     warn(field, raw, 'not a number')
     return null
