@@ -52,7 +52,7 @@ export const EnvSchema = Type.Object({
     description: 'Hosts bill files may be fetched from, comma-separated: a host suffix (`byteimg.com`: that host and its subdomains, HTTPS only), or a plain-HTTP origin written as such (`http://127.0.0.1:4021`, for sandboxes). Any other host, a redirect off the list, plain HTTP elsewhere: refused and logged'
   }),
   DOUYIN_BILL_MAX_MB: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'Largest bill file accepted, MiB (a parsed day is kept at about a third of that)' }),
-  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1, for at most 58 s of outage; set, it holds for the whole outage' })),
+  DOUYIN_QPS_FALLBACK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Each instance\'s share of DOUYIN_QPS while the configured Redis is away; default DOUYIN_QPS split over the instances last seen in Redis (their leases), at least 1, for at most 58.5 s of outage; set, it holds for the whole outage' })),
   SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
     default: 'auto',
     description: '`auto`: sandbox upstream for each upstream without credentials, unless NODE_ENV=production'

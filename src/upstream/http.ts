@@ -90,6 +90,8 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND
  * processes under a burst: their first sends arrived over ~90 ms, their next ones within ~35 ms.
  */
 export const COLD_TAIL_MS = 100
+/** Bookings this close together count as one burst, each needing a connection of its own. */
+const BURST_MS = 20
 
 /**
  * The HTTP transport of one upstream: its own undici pool, per-attempt timeouts, a deadline for
@@ -101,8 +103,8 @@ export class UpstreamHttp {
   readonly stats: Record<string, number> = { ok: 0 }
   private readonly pool: Pool
   private readonly maxBodyBytes: number
-  /** Free connections promised to attempts whose send time is booked but that are not sent yet. */
-  private promised = 0
+  /** When each attempt that was promised a free connection was booked, until it is sent. */
+  private readonly promised = new Set<number[]>()
   /** How long the last connections took to set up, ms (the last 16). */
   private readonly connects: number[] = []
 
@@ -124,12 +126,12 @@ export class UpstreamHttp {
       /** The upstream's own Retry-After on this attempt's 5xx: no retry before it. */
       let after: number | undefined
       if (req.admit !== undefined) {
-        const claim = { promised: false }
+        const claim: number[] = []
         try {
           if (failure === undefined) await req.admit(false, this.tailFor(claim))
           else await req.admit(true, this.tailFor(claim)).catch(() => { throw failure })
         } finally {
-          if (claim.promised) this.promised--
+          this.promised.delete(claim)
         }
       }
       try {
@@ -165,15 +167,22 @@ export class UpstreamHttp {
    * For a rate limiter booking this attempt's send time: 0 when a free connection waits for it
    * (it is promised to this attempt), else how much later than a warm send it may arrive: a new
    * connection's set-up (the slowest of the last 16) and COLD_TAIL_MS of code run cold.
+   * Free: connected and not running a request (the pool's own `free` lags a tick behind a finished
+   * one), less those promised to bookings of the last BURST_MS. A promise older than that does not
+   * count: bookings run ahead of their sends (the limiter's horizon), and one made a send earlier
+   * finds that send's connection free again by its own turn (one warm connection serves a steady
+   * 10 a second); bookings made together do need a connection each.
    */
-  private tailFor (claim: { promised: boolean }): () => number {
+  private tailFor (claim: number[]): () => number {
     return () => {
-      if (claim.promised) return 0
-      // Connected and not running a request (the pool's own \`free\` lags a tick behind a finished one).
+      if (claim.length > 0) return 0
+      const now = performance.now()
+      let recent = 0
+      for (const [at] of this.promised) if (at! > now - BURST_MS) recent++
       const stats = this.pool.stats
-      if (stats.connected - stats.running - this.promised > 0) {
-        this.promised++
-        claim.promised = true
+      if (stats.connected - stats.running - recent > 0) {
+        claim.push(now)
+        this.promised.add(claim)
         return 0
       }
       return COLD_TAIL_MS + Math.max(0, ...this.connects)

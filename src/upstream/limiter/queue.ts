@@ -96,7 +96,9 @@ export class QueueingLimiter implements UpstreamLimiter {
       // The lease that tells the fleet this instance is here (and how many instances there are).
       this.heartbeat = setInterval(() => {
         if (!shared.usable) return
-        shared.heartbeat(!this.usingShared).then(() => this.fleetSeen(), () => {})
+        // Still spending its local share: sent on it within the last window.
+        const local = !this.usingShared && performance.now() < this.lastSend + this.opts.windowMs
+        shared.heartbeat(local).then(() => this.fleetSeen(), () => {})
       }, HEARTBEAT_MS)
       this.heartbeat.unref()
     }
@@ -202,7 +204,7 @@ export class QueueingLimiter implements UpstreamLimiter {
         // over only once they are a window old. Under steady load that means one pause here (at
         // most a window), never staying on the local share for good.
         const wait = this.lastSend + this.opts.windowMs - now
-        if (wait >= maxWaitMs) return this.localReserve(maxWaitMs, tailMs)
+        if (wait >= maxWaitMs) return { ok: false, waitMs: wait, at: 0 }
         await delay(wait)
         maxWaitMs -= wait
       }
@@ -236,7 +238,7 @@ export class QueueingLimiter implements UpstreamLimiter {
       if (this.opts.fallbackLimit === undefined && now - shared.lastContact > FORGET_MS - LEASE_MS) {
         const why = shared.lastContact === 0
           ? `the ${this.opts.name} ceiling is shared in Redis, which this instance has not reached yet`
-          : `Redis has been unreachable for over ${Math.round((FORGET_MS - LEASE_MS) / 1000)} s: the other instances no longer keep room for this one`
+          : `Redis has been unreachable for over ${(FORGET_MS - LEASE_MS) / 1000} s: the other instances no longer keep room for this one`
         return { ok: false, waitMs: this.opts.windowMs, at: 0, why }
       }
       // The others count this instance on the shared log until its lease lapses: no local send before.

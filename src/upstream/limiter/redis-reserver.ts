@@ -4,7 +4,7 @@ import { usable } from '../../redis-breaker.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    bffLimiterReserve: (log: string, cooldown: string, seq: string, fleet: string, recovering: string,
+    bffLimiterReserve: (log: string, cooldown: string, seq: string, fleet: string, recovering: string, last: string,
       limit: number, windowUs: number, maxWaitUs: number, me: string, share: number, leaseUs: number, forgetUs: number, tailUs: number) => Result<[number, number, number, number], Context>
     bffLimiterCooldown: (cooldown: string, ms: number) => Result<number, Context>
     bffLimiterHeartbeat: (fleet: string, me: string, leaseUs: number, forgetUs: number, local: number) => Result<number, Context>
@@ -57,25 +57,25 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local at = now
 local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cool > at then at = cool end
+-- First come, first served: not before the latest send time booked (kept apart from the log,
+-- whose scores may carry a cold send's tail: the tail holds the window, it does not queue the rest).
+local last = tonumber(redis.call('GET', KEYS[6]) or '0')
+if last > at then at = last end
 local n = redis.call('ZCARD', KEYS[1])
-if n > 0 then
-  -- First come, first served: after the newest send time booked (its member, not its score,
-  -- which may carry a cold send's tail: that tail holds the window, it does not queue the rest).
-  local last = tonumber(string.match(redis.call('ZRANGE', KEYS[1], -1, -1)[1], '^[^:]+'))
-  if last > at then at = last end
-  if n >= limit then
-    local kth = tonumber(redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2])
-    if kth + window > at then at = kth + window end
-  end
+if n >= limit then
+  local kth = tonumber(redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2])
+  if kth + window > at then at = kth + window end
 end
 local wait = at - now
 if wait > maxWait then return {0, wait, at, alive} end
 local seq = redis.call('INCR', KEYS[3])
 local tail = tonumber(ARGV[8])
-redis.call('ZADD', KEYS[1], at + tail, at .. ':' .. seq)
+local atText = string.format('%.0f', at)
+redis.call('ZADD', KEYS[1], at + tail, atText .. ':' .. seq)
 local ttl = math.ceil((wait + tail + window) / 1000) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
+redis.call('SET', KEYS[6], atText, 'PX', ttl)
 return {1, wait, at, alive}`
 
 const HEARTBEAT = `
@@ -109,7 +109,7 @@ return 1`
 
 /** The shared reserver: every instance that uses the same Redis and name shares one ceiling. */
 export class RedisReserver implements Reserver {
-  private readonly keys: { log: string, cooldown: string, seq: string, fleet: string, recovering: string }
+  private readonly keys: { log: string, cooldown: string, seq: string, fleet: string, recovering: string, last: string }
   /** The largest fleet Redis reported in each second (second, size), the last FORGET_MS of them. */
   private sizes: Array<[number, number]> = []
   /** When Redis last answered this reserver (epoch ms; 0: never): the others held room for us since. */
@@ -119,13 +119,13 @@ export class RedisReserver implements Reserver {
 
   constructor (private readonly redis: Redis, name: string, private readonly limit: number, private readonly windowMs: number, private readonly me: string) {
     if (typeof (redis as Partial<Redis>).bffLimiterReserve !== 'function') {
-      redis.defineCommand('bffLimiterReserve', { numberOfKeys: 5, lua: RESERVE })
+      redis.defineCommand('bffLimiterReserve', { numberOfKeys: 6, lua: RESERVE })
       redis.defineCommand('bffLimiterCooldown', { numberOfKeys: 1, lua: COOLDOWN })
       redis.defineCommand('bffLimiterHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
       redis.defineCommand('bffLimiterRecover', { numberOfKeys: 1, lua: RECOVER })
     }
     const tag = `lim:{${name}}`
-    this.keys = { log: `${tag}:log`, cooldown: `${tag}:cooldown`, seq: `${tag}:seq`, fleet: `${tag}:fleet`, recovering: `${tag}:recovering` }
+    this.keys = { log: `${tag}:log`, cooldown: `${tag}:cooldown`, seq: `${tag}:seq`, fleet: `${tag}:fleet`, recovering: `${tag}:recovering`, last: `${tag}:last` }
   }
 
   get usable (): boolean { return usable(this.redis) }
@@ -157,7 +157,7 @@ export class RedisReserver implements Reserver {
 
   async reserve (maxWaitMs: number, tailMs = 0): Promise<Reservation> {
     const k = this.keys
-    const [ok, waitUs, atUs, alive] = await this.redis.bffLimiterReserve(k.log, k.cooldown, k.seq, k.fleet, k.recovering,
+    const [ok, waitUs, atUs, alive] = await this.redis.bffLimiterReserve(k.log, k.cooldown, k.seq, k.fleet, k.recovering, k.last,
       this.limit, this.windowMs * 1000, Math.max(0, Math.floor(maxWaitMs * 1000)), this.me, this.share, LEASE_MS * 1000, FORGET_MS * 1000, Math.max(0, Math.round(tailMs * 1000)))
     this.saw(alive)
     this.leaseUntil = Date.now() + LEASE_MS
@@ -169,10 +169,13 @@ export class RedisReserver implements Reserver {
    * (Redis answers again, its last local sends are not a window old), so the others keep room.
    */
   async heartbeat (local: boolean): Promise<void> {
-    const sent = Date.now()
-    this.saw(await this.redis.bffLimiterHeartbeat(this.keys.fleet, this.me, LEASE_MS * 1000, FORGET_MS * 1000, local ? 1 : 0))
-    // Written as alive: the lease runs from the heartbeat, whenever its answer arrives.
-    if (!local) this.leaseUntil = Math.max(this.leaseUntil, sent + LEASE_MS)
+    try {
+      this.saw(await this.redis.bffLimiterHeartbeat(this.keys.fleet, this.me, LEASE_MS * 1000, FORGET_MS * 1000, local ? 1 : 0))
+    } finally {
+      // Written as alive (even when the answer was lost, it may have run): the lease runs until
+      // LEASE_MS after the answer, the latest Redis can have written it.
+      if (!local) this.leaseUntil = Math.max(this.leaseUntil, Date.now() + LEASE_MS)
+    }
   }
 
   /** Back from a local share: `others` instances may still be on theirs for `ms`; room is kept for them. */
