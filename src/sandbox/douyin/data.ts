@@ -41,7 +41,7 @@ const FIELDS: Array<[string, string, (v: DouyinVideo, published: number, date: s
   ['FeedAdShareCost1d', 'feed_ad_share_cost_1d', (v, _p, d) => dayValues(v, d).feedAdShareCost],
   ['DouyinID', 'douyin_id', v => v.douyinId],
   ['ExpectedProfit', 'expected_profit', (v, _p, d) => dayValues(v, d).expectedProfit],
-  // In the docs' field list (apifox copy) though not in the SDK's row class: the creator's commission.
+  // UPSTREAMS.md "Taskbox daily video data": TalentProfit1d = creator commission (fen); not in the SDK's row class.
   ['TalentProfit1d', 'talent_profit_1d', (v, _p, d) => dayValues(v, d).talentProfit],
   ['GMV1d', 'gmv_1d', (v, _p, d) => dayValues(v, d).gmv],
   ['MicroAppTitle', 'micro_app_title', v => v.appTitle],

@@ -76,9 +76,17 @@ export const STABLE_TOKEN_PATH = '/oauth/stable_client_token/'
 export const DAILY_DATA_PATH = '/api/match/v2/taskbox/query_task_video_daily_data/'
 export const BILL_LINK_PATH = '/api/match/v2/taskbox/query_bill_link/'
 export const TASK_VIDEO_DATA_PATH = '/api/match/v2/taskbox/query_task_video_data/'
-/** Every taskbox data API: Douyin's 10 requests per second count them all. */
+/**
+ * Every taskbox data API: Douyin's 10 requests per second count them all (UPSTREAMS.md, err_no
+ * 28003018 "more than 10 requests per second", listed for the taskbox APIs alike; the ceiling is
+ * per app, so one bucket is the strict reading).
+ */
 const DATA_PATHS = new Set([DAILY_DATA_PATH, BILL_LINK_PATH, TASK_VIDEO_DATA_PATH])
-/** Bills exist for settlement dates within 180 days (the agency bill page, the nearest documented twin). */
+/**
+ * Bills exist for settlement dates within 180 days. ASSUMED: neither the SDK nor UPSTREAMS.md gives
+ * the bill API's reach; 180 days is what Douyin's agency bill page says for its own bills. The
+ * service does not rely on it: any refused date is "no bill" (reads/douyin-bill.ts).
+ */
 const BILL_MAX_AGE_DAYS = 180
 
 const DAY = 86_400
@@ -211,8 +219,11 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   }
 
   /**
-   * query_bill_link: a signed link to the bill file of a date that has one; an empty link for a
-   * date not generated yet (today: bills are T+1); 28001007 beyond 180 days.
+   * query_bill_link (SDK TaskboxQueryBillLinkRequest/Response; UPSTREAMS.md "Bill download"): a
+   * signed, expiring link to the bill file of a date that has one; an empty link for a date not
+   * generated yet (UPSTREAMS.md: data is T+1; yesterday's bill is served from Beijing midnight,
+   * the kindest case, while the real settlement time varies); 28001007 beyond 180 days (assumed,
+   * above) and for a bill_date that is no date (UPSTREAMS.md error table: invalid parameter).
    */
   function billLinkAnswer (raw: string, now: number): string {
     const b = parseObject(raw)
@@ -236,7 +247,13 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
     return createHmac('sha1', signingKey).update(`${name}?x-expires=${expires}`).digest('base64')
   }
 
-  /** query_task_video_data: the videos of the tasks published in the window, with their totals up to yesterday. */
+  /**
+   * query_task_video_data (UPSTREAMS.md "Task video totals", the SDK's TaskboxQueryTaskVideoData):
+   * the videos of the tasks published in the window, with their totals up to yesterday (T+1, as
+   * the daily data). task_ids as strings: 19-digit ids do not survive JSON numbers (UPSTREAMS.md).
+   * The publish window follows the daily API's rules (90 days back, 30 days wide), ASSUMED: the
+   * totals API documents no window limits of its own.
+   */
   function taskVideosAnswer (raw: string, now: number): string {
     const b = parseObject(raw)
     const ids = b.task_ids
@@ -328,7 +345,10 @@ export async function startDouyinSandbox (opts: DouyinSandboxOptions = {}): Prom
   /**
    * The bill file host (a CDN in front of object storage, as byteimg.com is): a file of a link
    * handed out, while its signature is the one given, byte for byte, and it has not expired;
-   * 403 otherwise (signed CDN links answer 403 after expiry). Faults apply by path (`.csv`).
+   * 403 otherwise (UPSTREAMS.md "Bill download": a signed, expiring link; a signed CDN link
+   * answers 403 AccessDenied once expired or altered). Plain HTTP and chunked here, where the real
+   * CDN is HTTPS: the service's host allow-list and size bound are tested with their own servers
+   * (test/douyin-bill.test.ts). Faults apply by path (`.csv`).
    */
   async function cdnHandle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = req.url ?? '/'
