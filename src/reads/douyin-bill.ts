@@ -51,12 +51,16 @@ export class BillDays {
 
   constructor (private readonly opts: BillOptions) {}
 
-  /** The bill of one date, through its cache entry. Throws the bill's own problems (a refused host, a broken file). */
-  async day (date: string, today: string, ctx: ReadContext, admission: Admission, source: DouyinSource): Promise<BillOutcome> {
+  /**
+   * The bill of one date, through its cache entry. Throws the bill's own problems (a refused host,
+   * a broken file). `admissionOf`: how a fill asks the limiter, from the fill's own context (a
+   * background refresh asks as background work, not with the priority of the caller who found it stale).
+   */
+  async day (date: string, today: string, ctx: ReadContext, admissionOf: (ctx: ReadContext) => Admission, source: DouyinSource): Promise<BillOutcome> {
     if (source === 'auto' && Date.now() < this.unavailableUntil) return { kind: 'unavailable', reason: this.unavailableReason }
     let result: CacheResult
     try {
-      result = await this.read(date, today, admission).get(ctx)
+      result = await this.read(date, today, admissionOf).get(ctx)
     } catch (err) {
       const why = source === 'auto' && err instanceof HttpProblem ? unavailable(err) : undefined
       if (why === undefined || !(err instanceof HttpProblem)) throw err
@@ -69,10 +73,10 @@ export class BillDays {
     return { kind: 'day', day: this.view(result.entry), result }
   }
 
-  private read (date: string, today: string, admission: Admission): CachedRead {
+  private read (date: string, today: string, admissionOf: (ctx: ReadContext) => Admission): CachedRead {
     const policy = this.opts.policy(date, today)
     const key = cacheKey(policy, this.opts.client.fingerprint, { scope: 'bill', date })
-    return new CachedRead(this.opts.cache, key, policy, ctx => this.fill(date, ctx, admission))
+    return new CachedRead(this.opts.cache, key, policy, ctx => this.fill(date, ctx, admissionOf(ctx)))
   }
 
   private view (entry: Entry): BillDay {

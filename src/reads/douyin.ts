@@ -116,7 +116,7 @@ export class DouyinReads {
       const date = q.billing_date
       if (bill) {
         let outcome = days.get(date)
-        if (outcome === undefined) days.set(date, outcome = this.opts.bill.day(date, today, ctx, this.admission(ctx), this.opts.source))
+        if (outcome === undefined) days.set(date, outcome = this.opts.bill.day(date, today, ctx, fill => this.admission(fill), this.opts.source))
         const b = await outcome
         if (b.kind === 'day') {
           apis.set(date, { date, api: 'bill' })
@@ -245,8 +245,7 @@ export class DouyinReads {
     let note: string | undefined
     let fromBill = false
     if (this.opts.source !== 'daily') {
-      const admission = this.admission(ctx)
-      const outcomes = await allLimited(v.dates, async date => (stopped() ? undefined : await this.opts.bill.day(date, v.today, ctx, admission, this.opts.source)))
+      const outcomes = await allLimited(v.dates, async date => (stopped() ? undefined : await this.opts.bill.day(date, v.today, ctx, fill => this.admission(fill), this.opts.source)))
       daily = []
       v.dates.forEach((date, i) => {
         const b = outcomes[i]
