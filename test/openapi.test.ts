@@ -59,3 +59,32 @@ test('redocly lint (redocly.yaml): 0 errors', async t => {
   const { stdout, stderr } = await run(process.execPath, ['node_modules/@redocly/cli/bin/cli.js', 'lint', OPENAPI_FILE, '--config', 'redocly.yaml'], { timeout: 60_000 }).catch((err: { stdout: string, stderr: string }) => err)
   t.match(`${stdout}${stderr}`, /Your API description is valid/, 'no errors')
 })
+
+test('"Try it out" as Swagger UI fills it: every operation with its documented examples and a key answers 2xx against the sandboxes, today', async t => {
+  const { stackApp, startSandboxes } = await import('./helpers/stack.js')
+  const s = await startSandboxes(t)
+  const key = 'try-it-out-key-0123456789abcdef'
+  const app = await stackApp(t, s, { BFF_API_KEYS: `docs:${key}` })
+  const doc = app.swagger() as { paths: Record<string, Record<string, { operationId: string, parameters?: Array<{ in: string, name: string, required?: boolean, schema?: { examples?: unknown[] }, examples?: Record<string, { value: unknown }>, example?: unknown }> }>> }
+  const tried: string[] = []
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const op = item.get
+    if (op === undefined) continue
+    let url = path
+    const query = new URLSearchParams()
+    for (const p of op.parameters ?? []) {
+      // What Swagger UI prefills: the parameter's example, else its schema's first example.
+      const value = p.example ?? Object.values(p.examples ?? {})[0]?.value ?? p.schema?.examples?.[0]
+      if (value === undefined) {
+        t.notOk(p.required, `${op.operationId}: required ${p.name} has an example`)
+        continue
+      }
+      if (p.in === 'path') url = url.replace(`{${p.name}}`, encodeURIComponent(String(value)))
+      else if (p.in === 'query') query.set(p.name, String(value))
+    }
+    const res = await app.inject({ url: `${url}${query.size > 0 ? `?${query}` : ''}`, headers: { authorization: `Bearer ${key}` } })
+    t.ok(res.statusCode >= 200 && res.statusCode < 300, `${op.operationId} ${url}?${query}: ${res.statusCode} ${res.statusCode >= 300 ? res.body.slice(0, 200) : ''}`)
+    tried.push(op.operationId)
+  }
+  t.ok(tried.length >= 8, `tried ${tried.join(', ')}`)
+})
