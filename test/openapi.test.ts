@@ -65,7 +65,7 @@ test('"Try it out" as Swagger UI fills it: every operation with its documented e
   const s = await startSandboxes(t)
   const key = 'try-it-out-key-0123456789abcdef'
   const app = await stackApp(t, s, { BFF_API_KEYS: `docs:${key}` })
-  const doc = app.swagger() as { paths: Record<string, Record<string, { operationId: string, parameters?: Array<{ in: string, name: string, required?: boolean, schema?: { examples?: unknown[] }, examples?: Record<string, { value: unknown }>, example?: unknown }> }>> }
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string, parameters?: Array<{ in: string, name: string, required?: boolean, schema?: { examples?: unknown[] }, examples?: Record<string, { value: unknown }>, example?: unknown }> }>> }
   const tried: string[] = []
   for (const [path, item] of Object.entries(doc.paths)) {
     const op = item.get
