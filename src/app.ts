@@ -24,6 +24,7 @@ import health from './routes/health.js'
 import reads from './plugins/reads.js'
 import sandboxFlag from './plugins/sandbox-flag.js'
 import strictQuery from './plugins/strict-query.js'
+import csv from './plugins/csv.js'
 import platformsRoutes from './routes/platforms.js'
 import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
@@ -92,6 +93,8 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await app.register(apiProblems)
   await app.register(sandboxFlag, { config })
   await app.register(strictQuery)
+  // CSV answers of the routes that name a table (`config.csv`), made from their JSON answers.
+  await app.register(csv)
   // Fresh hits of URLs the routes below have validated, answered before routing (cache/front-door.ts).
   await app.register(frontDoor, { config })
   await app.register(platformsRoutes)

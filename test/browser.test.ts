@@ -4,7 +4,7 @@
  * reason) only when /usr/bin/chromium is missing; CI installs it.
  */
 import t0, { test } from 'tap'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -287,4 +287,24 @@ test('429 reads plainly', { skip }, async t => {
   t.equal(await box.getAttribute('data-status'), '429')
   t.match(await box.innerText(), /Too many requests from this address.*Try again in \d+ s\./s)
   t.same(errors, [])
+})
+
+test('"Download CSV" saves the table the panel shows, with the caller key, as a spreadsheet-ready file', { skip }, async t => {
+  const { url } = await stack(t, { BFF_API_KEYS: `dash:${CALLER_KEY}` })
+  const { page, errors } = await open(t, url)
+  t.equal(await page.locator('#works-csv').isHidden(), true, 'no button before a table is shown')
+  await page.fill('#caller-key', CALLER_KEY)
+  await page.click('#key-form button[type=submit]')
+  await page.locator('#works-table tbody tr').nth(19).waitFor()
+  const asked = page.waitForRequest(r => r.url().includes('/v1/works/tiktok?') && (r.headers().accept ?? '').startsWith('text/csv'))
+  const download = page.waitForEvent('download')
+  await page.click('#works-csv')
+  t.equal((await asked).headers().authorization, `Bearer ${CALLER_KEY}`, 'the key goes with the download')
+  const file = await download
+  t.equal(file.suggestedFilename(), 'works-tiktok-acc-tiktok-1.csv', 'saved under the name the service gives')
+  const csv = readFileSync(await file.path(), 'utf8')
+  t.ok(csv.startsWith('\uFEFFplatform,workId,'), 'UTF-8 BOM, then the header row')
+  t.equal(csv.trimEnd().split('\r\n').length, 21, 'header and the 20 works of the page')
+  await page.locator('#works-status', { hasText: 'Saved works-tiktok-acc-tiktok-1.csv' }).waitFor()
+  t.same(errors, [], 'no script error, no CSP violation')
 })

@@ -180,7 +180,7 @@ test('the OpenAPI entry explains the merge rules and the partial-result contract
   t.same(op.tags, ['works'])
   for (const word of [/Merge rules/, /engagement/i, /fen/, /null/, /x-sources-complete/, /worst/, /UPSTREAM_TIMEOUT/, /Beijing/, /31 days/, /publishedAt/, /ETag/]) t.match(op.description, word)
   for (const status of ['200', '304', '400', '404', '500', '502', '503', '504']) t.ok(op.responses[status], `response ${status}`)
-  t.same(op.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name).sort(), ['accountId', 'douyinId', 'publishedAt', 'since', 'until'])
+  t.same(op.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name).sort(), ['accountId', 'douyinId', 'format', 'publishedAt', 'since', 'until'])
 })
 
 test('Pinterest reports per day: its days in the series, through the analytics route\'s entry', async t => {

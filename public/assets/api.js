@@ -1,6 +1,6 @@
 // Calls the BFF's own API (same origin): sends the caller key when one is set, turns every
 // failure into an ApiError whose `message` a person can read.
-/* global location */
+/* global location, document, URL */
 
 const KEY_NAME = 'metrics-bff.caller-key'
 
@@ -43,12 +43,37 @@ export let sandboxSeen = false
  * @returns {Promise<{ body: any, headers: Headers, status: number }>}
  */
 export async function get (path, params = {}, { signal } = {}) {
+  const { res, key } = await call(path, params, 'application/json, application/problem+json', signal)
+  const body = await problemOrJson(res)
+  if (!res.ok) throw toApiError(res, body, Boolean(key))
+  return { body, headers: res.headers, status: res.status }
+}
+
+/**
+ * GET a path of the API as CSV (`Accept: text/csv`) and save it as the file the service names
+ * (Content-Disposition). The key goes in a header as for `get`, so a plain link would not do.
+ */
+export async function downloadCsv (path, params = {}) {
+  const { res, key } = await call(path, params, 'text/csv, application/problem+json;q=0.5')
+  if (!res.ok) throw toApiError(res, await problemOrJson(res), Boolean(key))
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'metrics.csv'
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(await res.blob())
+  link.download = name
+  document.body.append(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000)
+  return name
+}
+
+async function call (path, params, accept, signal) {
   const url = new URL(path, location.origin)
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(name, String(value))
   }
   const key = callerKey()
-  const headers = { accept: 'application/json, application/problem+json' }
+  const headers = { accept }
   if (key) headers.authorization = `Bearer ${key}`
   let res
   try {
@@ -61,15 +86,16 @@ export async function get (path, params = {}, { signal } = {}) {
     throw new ApiError('Could not reach the service. Is it running, and is the network up?', { status: 0 })
   }
   if (res.headers.get('x-bff-sandbox') === '1') sandboxSeen = true
+  return { res, key }
+}
+
+async function problemOrJson (res) {
   const text = await res.text()
-  let body = null
   try {
-    body = text ? JSON.parse(text) : null
+    return text ? JSON.parse(text) : null
   } catch {
-    body = null
+    return null
   }
-  if (!res.ok) throw toApiError(res, body, Boolean(key))
-  return { body, headers: res.headers, status: res.status }
 }
 
 function toApiError (res, body, keySent) {

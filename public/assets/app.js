@@ -1,7 +1,7 @@
 // The dashboard: platforms and an account's works, one work's merged daily view as a chart, and
 // the Douyin taskbox table of a billing date. Every string from the API goes in as text, never HTML.
 /* global Node */
-import { ApiError, callerKey, forgetCallerKey, get, sandboxSeen, setCallerKey } from './api.js'
+import { ApiError, callerKey, downloadCsv, forgetCallerKey, get, sandboxSeen, setCallerKey } from './api.js'
 import { renderChart } from './chart.js'
 import { ENGAGEMENT, METRIC_LABELS, MONEY, beijingDay, count, day, instant, metric, money, timeZone } from './format.js'
 
@@ -29,6 +29,29 @@ const state = {
   douyinAccount: undefined
 }
 const inflight = {}
+
+/**
+ * "Download CSV" of a panel: the request its table was loaded with, asked again as CSV. Hidden
+ * until that panel shows data; a failure is shown in the panel's status line.
+ */
+const csvOf = {}
+function offerCsv (panel, path, params) {
+  csvOf[panel] = { path, params }
+  $(`${panel}-csv`).hidden = false
+}
+for (const panel of ['works', 'work', 'douyin']) {
+  $(`${panel}-csv`).addEventListener('click', async () => {
+    const request = csvOf[panel]
+    if (request === undefined) return
+    const status = $(`${panel}-status`)
+    try {
+      const name = await downloadCsv(request.path, request.params)
+      setStatus(status, '', `Saved ${name}.`)
+    } catch (err) {
+      setStatus(status, 'error', errorBox(err, 'Could not download the CSV file.'))
+    }
+  })
+}
 
 /** One request per panel at a time: a newer one aborts the older. */
 function panelSignal (panel) {
@@ -176,8 +199,12 @@ async function loadWorks () {
   const status = $('works-status')
   setStatus(status, 'loading', ...loading('Loading works…'))
   try {
-    const { body, headers } = await get(`/v1/works/${encodeURIComponent(w.platform)}`, { accountId: w.accountId, cursor }, { signal: panelSignal('works') })
+    const path = `/v1/works/${encodeURIComponent(w.platform)}`
+    const params = { accountId: w.accountId, cursor }
+    $('works-csv').hidden = true
+    const { body, headers } = await get(path, params, { signal: panelSignal('works') })
     markSandbox()
+    offerCsv('works', path, params)
     renderWorks(body, headers)
     setStatus(status, '', `${count(body.items.length)} works on this page${headers.get('cache-status')?.includes('hit') ? ' (from cache)' : ''}.`)
   } catch (err) {
@@ -273,14 +300,18 @@ async function loadWork () {
   setStatus(status, 'loading', ...loading('Loading the merged view…'))
   $('partial-notice').hidden = true
   try {
-    const { body, headers } = await get(`/v1/works/${encodeURIComponent(work.platform)}/${encodeURIComponent(work.workId)}/metrics`, {
+    const path = `/v1/works/${encodeURIComponent(work.platform)}/${encodeURIComponent(work.workId)}/metrics`
+    const params = {
       accountId: work.accountId,
       since: $('since').value,
       until: $('until').value,
       douyinId: work.douyinId,
       publishedAt: work.publishedAt
-    }, { signal: panelSignal('work') })
+    }
+    $('work-csv').hidden = true
+    const { body, headers } = await get(path, params, { signal: panelSignal('work') })
     markSandbox()
+    offerCsv('work', path, params)
     renderWork(body, headers)
     setStatus(status, '', '')
   } catch (err) {
@@ -374,8 +405,11 @@ async function loadDouyin () {
   const status = $('douyin-status')
   setStatus(status, 'loading', ...loading('Loading the Douyin day…'))
   try {
-    const { body } = await get('/v1/douyin/task-videos/daily', { billingDate, all: true, pageSize: 1000 }, { signal: panelSignal('douyin') })
+    const params = { billingDate, all: true, pageSize: 1000 }
+    $('douyin-csv').hidden = true
+    const { body } = await get('/v1/douyin/task-videos/daily', params, { signal: panelSignal('douyin') })
     markSandbox()
+    offerCsv('douyin', '/v1/douyin/task-videos/daily', params)
     renderDouyin(body)
     setStatus(status, '', `${count(body.items.length)} videos on ${day(billingDate)} (Beijing billing day).`)
   } catch (err) {

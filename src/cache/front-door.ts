@@ -112,6 +112,8 @@ export class FrontDoor {
     if (learned === undefined) return false
     const h = req.headers
     if (h.origin !== undefined || (h['cache-control'] !== undefined && wantsRevalidation(h['cache-control']))) return false
+    // A caller that may want CSV: the route decides (plugins/csv.ts); the front door sends JSON only.
+    if (h.accept !== undefined && h.accept.includes('text/csv')) return false
     const started = performance.now()
     if (Date.now() >= learned.until) {
       this.forget(req.url!, learned)

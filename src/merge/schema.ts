@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MetricsSchema, PLATFORMS, SeriesPointSchema, WorkSchema, type Platform } from '../schemas/metrics.js'
 import { ProblemSchema } from '../schemas/problem.js'
+import { FormatParam } from '../schemas/csv.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
 import { NO_CONTROL_PATTERN as NO_CONTROL, DATE_PATTERN as DATE } from '../schemas/patterns.js'
 
@@ -58,7 +59,8 @@ export const MergedQuery = Type.Object({
     maxLength: 40,
     description: 'douyin only, optional hint: when the video was published (ISO 8601 with a zone). The bill needs none (it has the time); the daily API (DOUYIN_SOURCE=daily, or standing in) needs it and answers 400 without. Trusted as given when present.',
     examples: ['2026-01-02T10:00:00+08:00']
-  }))
+  })),
+  format: FormatParam
 }, { additionalProperties: false })
 
 export const MergedSourceSchema = Type.Object({

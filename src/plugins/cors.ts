@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 /** What the dashboard reads from our answers (cache validators, ids, completeness, limits). */
 export const EXPOSED_HEADERS = [
   'ETag', 'Cache-Status', 'Age', 'x-request-id', 'x-sources-complete', 'x-bff-sandbox',
-  'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'
+  'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'Content-Disposition'
 ]
 /** What a browser caller may send. */
 export const ALLOWED_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'If-None-Match', 'Cache-Control', 'x-request-id', 'Accept-Language']

@@ -6,6 +6,7 @@ import { LIMITS } from '../upstream/douyin/params.js'
 import { JSON_CONTENT_TYPE } from '../cache/http.js'
 import { DATE_PATTERN as DATE } from '../schemas/patterns.js'
 import { replyRead } from './reply.js'
+import { DOUYIN_DAILY_CSV, FormatParam, jsonOrCsv } from '../schemas/csv.js'
 
 const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
 
@@ -34,7 +35,8 @@ const Query = Type.Object({
   agencyClientKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only videos of tasks of this agency (its website app client key)' })),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Page number, from 1, as upstream. Not with all=true. With several upstream queries (a range, a long window) the page applies to each.' })),
   pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, description: `Rows per page and upstream query, at most ${LIMITS.maxPageSize} (Douyin's limit). Default ${LIMITS.defaultPageSize}.` })),
-  all: Type.Optional(Type.Boolean({ description: 'true: every page, walked until a short page (Douyin gives no total and no has-more flag)' }))
+  all: Type.Optional(Type.Boolean({ description: 'true: every page, walked until a short page (Douyin gives no total and no has-more flag)' })),
+  format: FormatParam
 }, { additionalProperties: false })
 
 const DESCRIPTION = [
@@ -50,6 +52,8 @@ const DESCRIPTION = [
   '',
   '**Limits** (checked before any upstream call, 400 otherwise): publish start no older than 90 days; a publish window over 30 days is split into 30-day queries; billing-date range at most 31 days; pageSize at most 10000; from <= to; at most 100 upstream queries per request. Douyin allows 10 requests per second per app: calls are paced, and a request that cannot be served before its deadline answers 503 with Retry-After.',
   '',
+  '**CSV**: `Accept: text/csv` or `format=csv` gives the items as a spreadsheet file, one row per video and day; `totals`, `apis` and `warnings` stay in the JSON answer.',
+  '',
   '**Errors**: Douyin `err_no` values map to problems with `upstream.code` = the err_no and `upstream.requestId` = its `log_id`: token errors -> 502 `UPSTREAM_AUTH` (after one refresh); 28001018 -> 502 `UPSTREAM_CAPABILITY_MISSING` (request the data-analysis permission); 28003017 -> 503 `UPSTREAM_QUOTA_EXHAUSTED` with Retry-After; 28003018 / 28001052 -> 503 `UPSTREAM_RATE_LIMITED`; 28001005 / 28001006 are retried, then 502 / 503; 28001007, 28013009, 28013010 -> 400; an unknown err_no -> 502 `UPSTREAM_ERROR` keeping its number. The bill file: a link to a host off `DOUYIN_BILL_HOSTS` -> 502 `UPSTREAM_BAD_RESPONSE` (`BILL_HOST_REFUSED`, nothing fetched); an expired or refused link is asked for anew once (`BILL_LINK_EXPIRED` after that); a cut file (`BILL_TRUNCATED`), one too large (`BILL_TOO_LARGE`, DOUYIN_BILL_MAX_MB) or no readable bill (`BILL_UNREADABLE`, e.g. a required column missing, named) -> 502.'
 ].join('\n')
 
@@ -59,7 +63,7 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
   const headers = { 'content-type': JSON_CONTENT_TYPE }
 
   app.get('/v1/douyin/task-videos/daily', {
-    config: { upstreams: ['douyin'] },
+    config: { upstreams: ['douyin'], csv: DOUYIN_DAILY_CSV },
     schema: {
       tags: ['douyin'],
       operationId: 'getDouyinDailyData',
@@ -67,14 +71,17 @@ const douyinRoutes: FastifyPluginAsyncTypebox = async app => {
       description: DESCRIPTION,
       querystring: Query,
       response: {
-        200: DailyBodySchema,
+        200: jsonOrCsv(DailyBodySchema, 'one row per video and billing date (the video, its author and task, every metric, then Douyin\'s running totals as `toDate.*`)'),
         ...problemResponses(
           'UPSTREAM_AUTH', 'UPSTREAM_CAPABILITY_MISSING', 'UPSTREAM_ERROR', 'UPSTREAM_BAD_RESPONSE',
           'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_QUOTA_EXHAUSTED', 'UPSTREAM_TIMEOUT'
         )
       }
     }
-  }, (req, reply) => replyRead(req, reply, reads.daily(req.query), headers))
+  }, (req, reply) => {
+    const { format: _format, ...params } = req.query
+    return replyRead(req, reply, reads.daily(params), headers)
+  })
 }
 
 export default douyinRoutes

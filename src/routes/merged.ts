@@ -9,6 +9,7 @@ import { DEFAULT_VIEW_DAYS, MAX_VIEW_DAYS, MergedParams, MergedQuery, MergedView
 import { MergedViews } from '../merge/view.js'
 import { VIDEO_PAGE_SIZE } from '../reads/douyin.js'
 import { ANALYTICS_PLATFORMS } from '../upstream/aitoearn/platforms.js'
+import { jsonOrCsv, MERGED_CSV } from '../schemas/csv.js'
 
 const DESCRIPTION = [
   `One work over a range of days, **its sources merged by date**: engagement from AiToEarn work analytics (${ANALYTICS_PLATFORMS.join(', ')}); for a douyin video, engagement and money from the Douyin taskbox (its bill per billing date). One call, one shape, and an honest account of what is missing. In practice each work has one source: AiToEarn has no analytics for douyin works, and Douyin has data for douyin videos only.`,
@@ -29,6 +30,8 @@ const DESCRIPTION = [
   '',
   '**Deadline**: the whole view is bounded by `MERGED_VIEW_DEADLINE_MS` (default 10 s). A source that would miss it is reported as `error` with `UPSTREAM_TIMEOUT`; its cache fill goes on in the background, so the next call finds it.',
   '',
+  '**CSV**: `Accept: text/csv` or `format=csv` gives `series` as a spreadsheet file, one row per date; `sources` stay in the JSON answer (and `x-sources-complete` in the headers).',
+  '',
   '**Caching**: every source goes through the cache (stale-while-revalidate, stale-if-error) and Douyin through its rate limiter. The view has its own weak `ETag` over its body (the sources\' `cacheStatus` left out, so a cached answer keeps the validator of the one that filled it): send `If-None-Match` for a 304. `Cache-Status` summarises the sources: `hit` when every entry was a hit, `fwd=miss` when something was fetched, `detail=incomplete` when a source failed. `Cache-Control: private, max-age=<the first entry to expire>`; an incomplete view is `no-store`. Send `Cache-Control: no-cache` to revalidate every entry.'
 ].join('\n')
 
@@ -40,7 +43,7 @@ const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
   }, config.mergedViewDeadlineMs)
 
   app.get('/v1/works/:platform/:workId/metrics', {
-    config: { upstreams: ['aitoearn', 'douyin'] },
+    config: { upstreams: ['aitoearn', 'douyin'], csv: MERGED_CSV },
     schema: {
       tags: ['works'],
       operationId: 'getWorkMetrics',
@@ -49,7 +52,7 @@ const mergedRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
       params: MergedParams,
       querystring: MergedQuery,
       response: {
-        200: MergedViewSchema,
+        200: jsonOrCsv(MergedViewSchema, 'one row per date of the view (`series`), every metric'),
         304: Type.Null({ description: 'Not modified: If-None-Match names the current ETag' }),
         ...problemResponses(
           'NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_CAPABILITY_MISSING',

@@ -9,7 +9,8 @@ import type { Read } from '../reads/read.js'
  * hits. `headers` are the route's fixed headers.
  */
 export function replyRead (req: FastifyRequest, reply: FastifyReply, read: Read, headers: Record<string, string>): Promise<void> | undefined {
-  req.server.frontDoor?.learn(req, reply, read.key, headers, read.keyFixedUntil)
+  // A CSV answer is made from the JSON one as it is sent: the front door, which sends JSON, keeps out.
+  if (!req.csv) req.server.frontDoor?.learn(req, reply, read.key, headers, read.keyFixedUntil)
   const noCache = wantsRevalidation(req.headers['cache-control'])
   if (!noCache) {
     const hit = read.fresh()

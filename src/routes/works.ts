@@ -8,6 +8,7 @@ import { replyRead } from './reply.js'
 import { MAX_ACCOUNT_ID_LENGTH, MAX_CURSOR_LENGTH, MAX_LIST_LIMIT, MAX_WORK_ID_LENGTH } from '../upstream/aitoearn/requests.js'
 import { ANALYTICS_PLATFORMS, platformFactsTable } from '../upstream/aitoearn/platforms.js'
 import { NO_CONTROL_PATTERN as NO_CONTROL } from '../schemas/patterns.js'
+import { FormatParam, jsonOrCsv, WORKS_CSV } from '../schemas/csv.js'
 
 /** The platform path parameter: a closed, case-sensitive list (shown as an enum in the docs). */
 const PlatformParam = Type.Unsafe<Platform>({
@@ -35,7 +36,8 @@ const ListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_CURSOR_LENGTH, pattern: NO_CONTROL, description: 'Opaque: `page.nextCursor` (or `page.previousCursor` with direction=previous) of the previous answer, unchanged' })),
   direction: Type.Optional(Type.Union([Type.Literal('next'), Type.Literal('previous')], { description: '`previous` works on facebook, instagram and threads only. Default next.' })),
   page: Type.Optional(Type.Integer({ minimum: 1, description: 'Page mode (with pageSize); no platform lists in page mode today: AiToEarn then answers 400' })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, description: 'Page mode page size (with page)' }))
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, description: 'Page mode page size (with page)' })),
+  format: FormatParam
 })
 
 const AnalyticsQuery = Type.Object({
@@ -49,7 +51,7 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
   const headers = { 'content-type': JSON_CONTENT_TYPE }
 
   app.get('/v1/works/:platform', {
-    config: { upstreams: ['aitoearn'] },
+    config: { upstreams: ['aitoearn'], csv: WORKS_CSV },
     schema: {
       tags: ['works'],
       operationId: 'listWorks',
@@ -57,12 +59,13 @@ const works: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         "One page of an AiToEarn account's works, each with its lifetime metrics in the one metrics shape (`null`: the platform does not report that metric).",
         'Pages with an opaque cursor: pass `page.nextCursor` back as `cursor` while `page.hasNext` is true (KWAI may end with one empty page).',
-        'Platforms without a work listing (douyin, xhs, wxSph, bilibili, wxGzh, linkedin) answer 422 `OPERATION_NOT_SUPPORTED`: a normal case; see `GET /v1/platforms`.'
+        'Platforms without a work listing (douyin, xhs, wxSph, bilibili, wxGzh, linkedin) answer 422 `OPERATION_NOT_SUPPORTED`: a normal case; see `GET /v1/platforms`.',
+        '**CSV**: `Accept: text/csv` or `format=csv` gives the page as a spreadsheet file, one row per work.'
       ].join('\n\n'),
       params: Type.Object({ platform: PlatformParam }),
       querystring: ListQuery,
       response: {
-        200: WorksPageBodySchema,
+        200: jsonOrCsv(WorksPageBodySchema, 'one row per work of the page (its fields, then every metric)'),
         ...problemResponses('NOT_FOUND', 'OPERATION_NOT_SUPPORTED', 'UPSTREAM_ERROR', 'UPSTREAM_AUTH', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT')
       }
     }
