@@ -3,12 +3,12 @@
  * against the whole app listening on 127.0.0.1 with both sandbox upstreams. Skipped (with the
  * reason) only when /usr/bin/chromium is missing; CI installs it.
  */
-import t0, { test } from 'tap'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { test } from 'tap'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { launchChromium, noChromium } from './helpers/chromium.js'
 import { buildApp } from './helpers/app.js'
 import type { Tap } from './helpers/redis.js'
 import { startAitoearnSandbox } from '../src/sandbox/aitoearn/server.js'
@@ -19,7 +19,6 @@ import { sandboxEnv } from './helpers/stack.js'
 /** The page's document, inside page.evaluate/waitForFunction callbacks (they run in the browser). */
 declare const document: { querySelector: (s: string) => any, querySelectorAll: (s: string) => ArrayLike<any> }
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 /** The viewer: a locale and a zone that is neither UTC nor Beijing, so shifted dates would show. */
 const LOCALE = 'en-US'
@@ -28,31 +27,7 @@ const CALLER_KEY = 'dashboard-test-key-0123456789'
 /** Stroke colours of the chart's series (public/assets/chart.js). */
 const COLOURS = { plays: [0x25, 0x63, 0xeb], gmv: [0x05, 0x96, 0x69] } as const
 
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: install Debian's chromium to run the browser test (CI does)`
-
-let browser: BrowserContext | undefined
-let profile: string | undefined
-
-/** One headless Chromium for the file, on a fresh profile; each test opens its own tab. */
-async function launch (): Promise<BrowserContext> {
-  if (browser) return browser
-  profile = mkdtempSync(join(tmpdir(), 'bff-chromium-'))
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    locale: LOCALE,
-    timezoneId: ZONE,
-    viewport: { width: 1280, height: 900 }
-  })
-  return browser
-}
-
-t0.teardown(async () => {
-  await browser?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
-})
+const skip = noChromium('browser test')
 
 interface Stack { url: string, dy: DouyinSandbox }
 
@@ -71,7 +46,7 @@ async function stack (t: Tap, env: Record<string, string> = {}): Promise<Stack> 
 
 /** A new tab on the page; collects the page's errors and console errors (CSP violations included). */
 async function open (t: Tap, base: string): Promise<{ page: Page, errors: string[] }> {
-  const page = await (await launch()).newPage()
+  const page = await (await launchChromium({ locale: LOCALE, timezoneId: ZONE })).newPage()
   page.setDefaultTimeout(10_000)
   t.teardown(() => page.close())
   const errors: string[] = []
