@@ -30,6 +30,7 @@ import worksRoutes from './routes/works.js'
 import douyinRoutes from './routes/douyin.js'
 import mergedRoutes from './routes/merged.js'
 import webRoutes from './routes/web.js'
+import { telemetry } from './telemetry.js'
 
 export interface AppOptions {
   config: Config
@@ -72,6 +73,9 @@ export function trustOf (config: Config): ProxyTrust | undefined {
 export default async function app (fastify: FastifyInstance, { config }: AppOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   for (const secret of config.secrets) secrets.add(secret)
+  // OpenTelemetry, when the process started it (server.ts): first, so every hook runs in the request's span.
+  const otel = telemetry()
+  if (otel !== undefined) await app.register(otel.fastifyPlugin)
   await app.register(schemas)
   await app.register(problems)
   await app.register(requestId)

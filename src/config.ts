@@ -88,7 +88,9 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Millis('On SIGTERM: how long in-flight and queued requests may take to finish; the rest are answered 503 with Retry-After', 10000),
   UPSTREAM_TIMEOUT_MS: Millis('Timeout of one upstream attempt (connect, headers, body)', 5000),
   REQUEST_DEADLINE_MS: Millis('Deadline of one request to the BFF, retries and queueing included', 10000),
-  MERGED_VIEW_DEADLINE_MS: Millis('Deadline of the merged metrics view: a source not answered by then is reported as UPSTREAM_TIMEOUT while its cache fill goes on', 10000)
+  MERGED_VIEW_DEADLINE_MS: Millis('Deadline of the merged metrics view: a source not answered by then is reported as UPSTREAM_TIMEOUT while its cache fill goes on', 10000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url('OpenTelemetry: traces are made and sent to this OTLP/HTTP collector (`<endpoint>/v1/traces`, e.g. http://otel-collector:4318); unset: no tracing at all. OTEL_EXPORTER_OTLP_HEADERS is read by the exporter as the standard says')),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, maxLength: 128, default: 'metrics-bff', description: 'OpenTelemetry: the service.name of our spans' })
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -220,6 +222,8 @@ function deriveConfig (env: Env) {
     },
     requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     mergedViewDeadlineMs: env.MERGED_VIEW_DEADLINE_MS,
+    /** OpenTelemetry traces (src/telemetry.ts): on only with an endpoint. */
+    otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: env.OTEL_SERVICE_NAME },
     auth: {
       keys: apiKeys,
       /** Paths open without a key: exact, or a prefix when the pattern ends with `*`. */

@@ -2,12 +2,14 @@
  * The process: loads the config, starts sandbox upstreams when the config asks for them, builds
  * the app, listens, and shuts down gracefully. The only file that owns these concerns.
  */
+import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { attachSandboxes } from './sandbox/attach.js'
 import { loggerOptions } from './plugins/redact.js'
+import { startTelemetry } from './telemetry.js'
 
 let config: Config
 try {
@@ -20,6 +22,8 @@ try {
   throw err
 }
 
+// Tracing first, so the logger below and every client the app makes are traced.
+const telemetry = config.otel.endpoint === undefined ? undefined : await startTelemetry({ endpoint: config.otel.endpoint, serviceName: config.otel.serviceName })
 const sandboxes = await attachSandboxes(config)
 const server = Fastify({
   ...serverOptions(sandboxes.config),
@@ -40,6 +44,7 @@ closeWithGrace({ delay: config.shutdownGraceMs + 5000 }, async ({ signal, err })
   else server.log.info({ signal }, 'closing')
   await server.close()
   await sandboxes.close()
+  await telemetry?.shutdown()
 })
 
 try {
@@ -48,3 +53,8 @@ try {
   server.log.fatal({ err }, 'could not listen')
   process.exit(1)
 }
+// Where a person goes next: the dashboard and the API docs (a wildcard host is shown as localhost).
+const { port } = server.server.address() as AddressInfo
+const host = ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host
+const base = `http://${host}:${port}`
+server.log.info({ dashboard: `${base}/`, docs: `${base}/docs` }, `Dashboard: ${base}/ · API docs (Swagger UI): ${base}/docs`)

@@ -29,6 +29,7 @@ function place (path: string): string {
 const LAYER: Record<string, number> = {
   'server.ts': 0,
   'app.ts': 0,
+  'telemetry.ts': 0,
   routes: 1,
   plugins: 1,
   merge: 2,
@@ -45,6 +46,7 @@ const LAYER: Record<string, number> = {
   'config.ts': 5,
   'secrets.ts': 5,
   'redis-breaker.ts': 5,
+  'tracing.ts': 5,
   sandbox: 5
 }
 const layerOf = (p: string) => LAYER[p] ?? LAYER[p.split('/')[0]!]!

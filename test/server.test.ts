@@ -32,6 +32,9 @@ test('zero config: sandbox upstreams, docs, health and sandbox-backed routes', a
   const works = await fetch(`${service.url}/v1/works/tiktok?accountId=acc-tiktok-1&limit=5`)
   t.equal(works.status, 200)
   t.equal(((await works.json()) as { items: unknown[] }).items.length, 5)
+  // Written right after the listening line, before the process could answer anything.
+  const port = new URL(service.url).port
+  t.ok(service.output.some(l => l.includes(`Dashboard: http://127.0.0.1:${port}/ · API docs (Swagger UI): http://127.0.0.1:${port}/docs`)), 'the log says where the dashboard and the docs are')
 
   t.equal(await service.stop('SIGTERM'), 0, 'SIGTERM: a clean exit')
 })

@@ -38,6 +38,8 @@ export interface FrontDoorWiring {
   budget?: (req: IncomingMessage, caller: string | undefined) => { limit: string, remaining: string, reset: string } | undefined
   /** Logs a served request when the level asks for per-request lines. */
   logServed?: (req: IncomingMessage, id: string, status: number, elapsedMs: number, caller: string | undefined) => void
+  /** Traces a served request (OpenTelemetry on): `started` is its performance.now() on arrival. */
+  traceServed?: (req: IncomingMessage, route: string, status: number, started: number) => void
 }
 
 /** Bounds of the URL index: its memory stays small whatever URLs callers send. */
@@ -176,6 +178,7 @@ export class FrontDoor {
     const elapsed = performance.now() - started
     wiring.observe(learned.route, status, elapsed, caller)
     wiring.logServed?.(req, id, status, elapsed, caller)
+    wiring.traceServed?.(req, learned.route, status, started)
   }
 
   /** One shared list per distinct set of fixed headers (a route has one or two): not one per URL. */

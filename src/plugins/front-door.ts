@@ -8,6 +8,7 @@ import { loggableUrl } from './redact.js'
 import { countsOf } from '../metrics/registry.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import type { IncomingMessage } from 'node:http'
+import { servedSpan, tracing } from '../tracing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,6 +53,10 @@ async function frontDoorPlugin (app: FastifyInstance, { config }: { config: Conf
     // Fastify logs each request at info; a hit answered here gets one line at that level too.
     logServed: ['info', 'debug', 'trace'].includes(config.logLevel)
       ? (req, reqId, statusCode, responseTime, caller) => log.info({ reqId, req: { method: req.method, url: loggableUrl(req.url ?? '') }, res: { statusCode }, responseTime, caller }, 'request completed from the cache front door')
+      : undefined,
+    // With tracing on, a hit answered here is a span too (under the caller's traceparent).
+    traceServed: tracing()
+      ? (req, route, status, started) => servedSpan(req.headers, route, started, { 'http.request.method': 'GET', 'http.response.status_code': status, 'cache.status': 'hit', 'bff.front_door': true })
       : undefined
   })
   app.addHook('onClose', (_app, done) => {

@@ -1,3 +1,4 @@
+import { traceFields, tracing } from '../tracing.js'
 import { secrets } from '../secrets.js'
 
 /** Log paths that may carry a secret; pino replaces them with [redacted]. */
@@ -65,6 +66,8 @@ export function loggerOptions (level: string) {
   return {
     level,
     redact: REDACT,
+    // With tracing on, each line carries the trace and span it was written in (none otherwise: no cost).
+    ...(tracing() ? { mixin: traceFields } : {}),
     hooks: { streamWrite: (line: string) => secrets.scrub(line) },
     serializers: {
       req: (req: LoggedRequest) => ({ method: req.method, url: loggableUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort })

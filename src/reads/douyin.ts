@@ -21,6 +21,7 @@ import type { BillDays, BillOutcome, DouyinSource } from './douyin-bill.js'
 import { LIMITS, planDaily, type DailyParams, type DailyPlan, type UpstreamQuery } from '../upstream/douyin/params.js'
 import type { Admission, UpstreamLimiter } from '../upstream/limiter/types.js'
 import { CachedRead, bodyCheck, problemOf, type Log, type PolicyName, type Read, type ReadContext } from './read.js'
+import { traced } from '../tracing.js'
 
 /** Upstream queries (or billing dates) run side by side at most this many at a time (the limiter paces them anyway). */
 const QUERY_CONCURRENCY = 4
@@ -224,7 +225,9 @@ export class DouyinReads {
     return {
       admit: async (retry, tailMs) => {
         const callBudget = Math.min(CALL_BUDGET_MS, (ctx.deadline - Date.now()) / 4)
-        await limiter.acquire({ deadline: ctx.deadline - callBudget, priority: retry ? 'background' : ctx.priority ?? 'interactive', ...(tailMs ? { tailMs } : {}) })
+        const priority = retry ? 'background' : ctx.priority ?? 'interactive'
+        await traced('douyin.limiter.wait', { 'limiter.priority': priority, 'limiter.retry': retry }, () =>
+          limiter.acquire({ deadline: ctx.deadline - callBudget, priority, ...(tailMs ? { tailMs } : {}) }))
       },
       cooldown: async ms => { await limiter.cooldown(ms) }
     }

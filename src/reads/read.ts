@@ -11,6 +11,7 @@ import { HttpProblem, type ProblemCode } from '../errors.js'
 import { SHARED_SCHEMAS } from '../schemas/metrics.js'
 import type { Problem } from '../schemas/problem.js'
 import type { CallContext } from '../upstream/context.js'
+import { traced } from '../tracing.js'
 
 /**
  * What a read needs from the request it serves, built once per request object: its id, deadline,
@@ -96,7 +97,11 @@ export class CachedRead implements Read {
   }
 
   get (ctx: ReadContext): Promise<CacheResult> {
-    return this.cache.cached(this.key, this.policy, f => this.fill(fillContext(ctx, f)), { deadline: ctx.deadline, noCache: ctx.noCache })
+    return traced('cache.read', { 'cache.policy': this.policy.name }, async span => {
+      const result = await this.cache.cached(this.key, this.policy, f => this.fill(fillContext(ctx, f)), { deadline: ctx.deadline, noCache: ctx.noCache })
+      span?.setAttribute('cache.status', result.status)
+      return result
+    })
   }
 }
 
