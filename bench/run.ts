@@ -8,6 +8,9 @@ import { writeFileSync, mkdtempSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import autocannon from 'autocannon'
 import { SANDBOX_AITOEARN_API_KEY, SANDBOX_DOUYIN_CLIENT_KEY, SANDBOX_DOUYIN_CLIENT_SECRET, DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, publishTime } from '../src/sandbox/seed.js'
 import { buildBff, percentile, startBff, startChild, startSandboxes, type Sandboxes } from './processes.js'
@@ -161,6 +164,32 @@ async function latencies (url: string, n: number, headers: Record<string, string
   return out
 }
 
+/**
+ * Scenario 9: what tracing costs a cache hit when it is on (OTEL_EXPORTER_OTLP_ENDPOINT, spans
+ * batched to a local OTLP sink that answers 200), against the same defaults with tracing off.
+ */
+async function tracingCost (sb: Sandboxes): Promise<void> {
+  const sink = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  })
+  sink.listen(0, '127.0.0.1')
+  await once(sink, 'listening')
+  const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
+  const start = (env: Record<string, string>) => startBff(bffEnv(sb, { ...BUDGETS_ON, ...env, REDIS_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:` }))
+  const off = await start({})
+  const on = await start({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })
+  try {
+    for (const url of [`${off.url}${LIST}`, `${on.url}${LIST}`]) await load(url, 20, 2)
+    const { ref, sub, ratio, spread } = await paired(`${off.url}${LIST}`, `${on.url}${LIST}`)
+    json.tracing = { off: ref, on: sub, ratio, pairRatioQuartiles: spread }
+    row({ scenario: '9 cache hit with tracing on (OTLP to a local sink) vs off, defaults', measure: 'req/s (median of pairs)', value: sub.rps.toFixed(0), reference: `${ref.rps.toFixed(0)} (tracing off)`, ratio: `${ratio.toFixed(2)} (quartiles ${spread.map(r => r.toFixed(2)).join('-')})`, target: 'none: the cost of turning it on', pass: null })
+  } finally {
+    await Promise.all([off.stop(), on.stop()])
+    sink.close()
+  }
+}
+
 async function missOverhead (sb: Sandboxes): Promise<void> {
   const bff = await startBff(bffEnv(sb, { CACHE_WORKS_TTL_S: '0', CACHE_SWR_S: '0', CACHE_STALE_IF_ERROR_S: '0' }))
   try {
@@ -310,6 +339,7 @@ const sandboxes = await startSandboxes()
 try {
   if (wanted('1', '2', '8')) await cacheHitScenarios(sandboxes)
   if (wanted('3')) await missOverhead(sandboxes)
+  if (wanted('9')) await tracingCost(sandboxes)
   if (wanted('4')) await stampede(sandboxes)
   if (wanted('6')) await mergedView(sandboxes)
   if (wanted('7')) await memory(sandboxes)

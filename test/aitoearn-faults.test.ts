@@ -36,7 +36,7 @@ t.test('a 5xx once, then a good answer: the retry succeeds', async t => {
   const { sandbox, app } = await setup(t)
   sandbox.addFault({ kind: 'status', status: 503, path: PATH, times: 1 })
   const res = await app.inject({ url: LIST })
-  t.equal(res.statusCode, 200, res.body)
+  t.equal(res.statusCode, 200, 'HTTP 200', { body: res.body })
   t.equal(sandbox.count(PATH), 2)
 })
 

@@ -12,7 +12,7 @@ t.test('GET /v1/platforms: capabilities from AiToEarn and our sources, cached', 
   const app = await buildApp(t, { AITOEARN_BASE_URL: sandbox.url, AITOEARN_API_KEY: SANDBOX_AITOEARN_API_KEY })
   sandbox.requests.length = 0
   const res = await app.inject({ url: '/v1/platforms' })
-  t.equal(res.statusCode, 200, res.body)
+  t.equal(res.statusCode, 200, 'HTTP 200', { body: res.body })
   const { platforms, fetchedAt } = res.json()
   t.match(fetchedAt, /Z$/)
   const by = Object.fromEntries(platforms.map((p: { platform: string }) => [p.platform, p]))

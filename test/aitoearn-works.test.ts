@@ -26,7 +26,7 @@ t.test('cursor paging across pages returns every work once, cursors passing thro
   let cursor: string | undefined
   for (let i = 0; i < 10; i++) {
     const res = await app.inject({ url: listUrl('tiktok', { accountId: 'acc-tiktok-1', limit: 20, ...(cursor ? { cursor } : {}) }) })
-    t.equal(res.statusCode, 200, res.body)
+    t.equal(res.statusCode, 200, 'HTTP 200', { body: res.body })
     const body = res.json()
     t.equal(body.platform, 'tiktok')
     t.equal(body.page.mode, 'cursor')
@@ -55,7 +55,7 @@ t.test('facebook pages backwards with direction=previous', async t => {
   const second = (await app.inject({ url: listUrl('facebook', { accountId: 'acc-facebook-1', limit: 10, cursor: first.page.nextCursor }) })).json()
   t.equal(second.page.hasPrevious, true)
   const back = await app.inject({ url: listUrl('facebook', { accountId: 'acc-facebook-1', limit: 10, cursor: second.page.previousCursor, direction: 'previous' }) })
-  t.equal(back.statusCode, 200, back.body)
+  t.equal(back.statusCode, 200, 'HTTP 200', { body: back.body })
   t.same(back.json().items.map((w: { workId: string }) => w.workId), first.items.map((w: { workId: string }) => w.workId))
 })
 

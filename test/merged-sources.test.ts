@@ -38,7 +38,7 @@ test('a douyin video whose Douyin source fails: Douyin\'s problem is the answer,
   const { ai, dy, app } = await setup(t)
   dy.forceError(28001018, 100)
   const res = await app.inject({ url: douyinUrl(video(4)) })
-  t.equal(res.statusCode, 502, res.body)
+  t.equal(res.statusCode, 502, 'HTTP 502', { body: res.body })
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   t.match(res.json(), {
     type: 'urn:metrics-bff:problem:upstream-capability-missing',
@@ -57,7 +57,7 @@ test('a tiktok work whose AiToEarn source fails: AiToEarn\'s problem is the answ
   const { ai, dy, app } = await setup(t)
   ai.addFault({ kind: 'status', status: 503, path: ANALYTICS_PATH })
   const res = await app.inject({ url: tiktokUrl })
-  t.equal(res.statusCode, 502, res.body)
+  t.equal(res.statusCode, 502, 'HTTP 502', { body: res.body })
   t.match(res.json(), { code: 'UPSTREAM_ERROR', upstream: { name: 'aitoearn', code: 'HTTP_503' }, requestId: res.headers['x-request-id'] })
   t.equal(dy.count(), 0, 'Douyin not asked: it has no tiktok data')
 })
@@ -76,13 +76,13 @@ test('a source missing the view deadline is a timeout; its cache fill helps the 
   ai.addFault({ kind: 'latency', ms: 1500, path: ANALYTICS_PATH, times: 1 })
   const misses = app.cache.stats.miss
   const first = await app.inject({ url: tiktokUrl })
-  t.equal(first.statusCode, 504, first.body)
+  t.equal(first.statusCode, 504, 'HTTP 504', { body: first.body })
   t.match(first.json(), { code: 'UPSTREAM_TIMEOUT', status: 504, upstream: { name: 'aitoearn' } })
 
   // The AiToEarn fill goes on in the background and lands in the cache.
   await until(() => app.cache.stats.miss > misses)
   const second = await app.inject({ url: tiktokUrl })
-  t.equal(second.statusCode, 200, second.body)
+  t.equal(second.statusCode, 200, 'HTTP 200', { body: second.body })
   t.equal(second.headers['x-sources-complete'], 'true')
   t.match(second.json().sources, [{ name: 'aitoearn', status: 'ok', cacheStatus: 'hit' }, { name: 'douyin_taskbox', status: 'skipped' }])
   t.equal(ai.count(ANALYTICS_PATH), 1, 'the slow call served the next view')
@@ -98,7 +98,7 @@ test('no source to ask (the daily API): 422 saying why each was skipped, and no 
   ]
   for (const [what, url, why] of cases) {
     const res = await app.inject({ url })
-    t.equal(res.statusCode, 422, `${what}: ${res.body}`)
+    t.equal(res.statusCode, 422, `${what}: HTTP 422`, { body: res.body })
     t.match(res.headers['content-type'], /^application\/problem\+json/)
     const p = res.json()
     t.equal(p.code, 'OPERATION_NOT_SUPPORTED', what)
@@ -112,7 +112,7 @@ test('no source to ask (the bill): a video in none of the bills of the dates is 
   const { ai, app } = await setup(t)
   const v = video(4)
   const res = await app.inject({ url: `/v1/works/douyin/${v.videoId}/metrics?accountId=${DOUYIN_ACCOUNT_ID}&since=${addDays(today(), -20)}&until=${addDays(today(), -10)}` })
-  t.equal(res.statusCode, 422, res.body)
+  t.equal(res.statusCode, 422, 'HTTP 422', { body: res.body })
   t.match(res.json().detail, /in none of Douyin's bills of these dates/)
   t.equal(ai.count(), 0)
 })

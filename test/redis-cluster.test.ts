@@ -38,8 +38,8 @@ test('Redis Cluster: one fill per key across instances, keys spread over the mas
   t.match(hit.headers['cache-status'], /hit/, 'the other instance hits what the first stored')
 
   const [x, y] = await Promise.all([a.inject({ url: `/v1/douyin/task-videos/daily?billingDate=${day(1)}` }), b.inject({ url: `/v1/douyin/task-videos/daily?billingDate=${day(2)}` })])
-  t.equal(x.statusCode, 200, x.body)
-  t.equal(y.statusCode, 200, y.body)
+  t.equal(x.statusCode, 200, 'HTTP 200', { body: x.body })
+  t.equal(y.statusCode, 200, 'HTTP 200', { body: y.body })
   t.equal(s.dy.stats().tokensIssued, 1, 'one Douyin token for both instances')
 })
 
