@@ -42,9 +42,13 @@ await server.register(app, { config: sandboxes.config })
 closeWithGrace({ delay: config.shutdownGraceMs + 5000 }, async ({ signal, err }) => {
   if (err) server.log.error({ err }, 'closing after an error')
   else server.log.info({ signal }, 'closing')
-  await server.close()
-  await sandboxes.close()
-  await telemetry?.shutdown()
+  try {
+    await server.close()
+    await sandboxes.close()
+  } finally {
+    // The last spans (this shutdown's included) go out even when closing failed.
+    await telemetry?.shutdown()
+  }
 })
 
 try {

@@ -12,8 +12,9 @@
 import { createRequire } from 'node:module'
 import type { FastifyPluginCallback } from 'fastify'
 import { trace } from '@opentelemetry/api'
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+import type { Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { useTracer } from './tracing.js'
+import { secrets } from './secrets.js'
 import { loggableUrl } from './plugins/redact.js'
 import { METRICS_PATH } from './metrics/registry.js'
 
@@ -39,6 +40,32 @@ export interface TelemetryOptions {
 
 const UNTRACED = new Set(['/healthz', '/readyz', METRICS_PATH])
 
+/**
+ * Every text of a span scrubbed of every secret the process knows as it ends, before any exporter
+ * sees it, as every log line is (src/secrets.ts): attributes, event attributes (an exception's
+ * message and stack, whoever recorded it: @fastify/otel does so raw) and the status message.
+ */
+const scrubbing: SpanProcessor = {
+  onStart: () => {},
+  onEnding: (span: Span) => {
+    for (const [name, value] of Object.entries(span.attributes)) {
+      if (typeof value === 'string') {
+        const clean = secrets.scrub(value)
+        if (clean !== value) span.setAttribute(name, clean)
+      }
+    }
+    for (const event of span.events) {
+      const attributes = event.attributes as Record<string, unknown> | undefined
+      if (attributes === undefined) continue
+      for (const [name, value] of Object.entries(attributes)) if (typeof value === 'string') attributes[name] = secrets.scrub(value)
+    }
+    if (span.status.message !== undefined) span.setStatus({ code: span.status.code, message: secrets.scrub(span.status.message) })
+  },
+  onEnd: () => {},
+  forceFlush: async () => {},
+  shutdown: async () => {}
+}
+
 /** Starts tracing for this process (once; a second call returns the first). */
 export async function startTelemetry (opts: TelemetryOptions): Promise<Telemetry> {
   if (active !== undefined) return active
@@ -50,6 +77,7 @@ export async function startTelemetry (opts: TelemetryOptions): Promise<Telemetry
     import('@opentelemetry/instrumentation-ioredis'),
     import('@fastify/otel')
   ])
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core')
   let processor
   if (opts.exporter !== undefined) processor = new SimpleSpanProcessor(opts.exporter)
   else {
@@ -58,17 +86,18 @@ export async function startTelemetry (opts: TelemetryOptions): Promise<Telemetry
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
-    spanProcessors: [processor]
+    spanProcessors: [scrubbing, processor]
   })
-  // The global provider, AsyncLocalStorage context and the W3C trace-context propagator.
-  provider.register()
+  // The global provider and AsyncLocalStorage context. W3C trace context only: a caller's
+  // `baggage` (up to 8 KB of its own headers) is not passed on to AiToEarn and Douyin.
+  provider.register({ propagator: new W3CTraceContextPropagator() })
 
   const fastify = new FastifyOtelInstrumentation({
     registerOnInitialization: false,
     // One span per request and one for its handler; a span per hook would be noise.
     instrumentHooks: false,
     ignorePaths: (route: { url: string }) => UNTRACED.has(route.url.split('?')[0]!),
-    requestHook: (span, request) => { span.setAttribute('url.path', loggableUrl(request.url)) }
+    requestHook: (span, request) => { span.setAttribute('url.path', secrets.scrub(loggableUrl(request.url))) }
   })
   registerInstrumentations({
     instrumentations: [

@@ -3,8 +3,7 @@
  * the default, each helper is one branch on `tracer`: no span object, no context switch, nothing
  * on the hot path. src/telemetry.ts turns it on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api'
-import { secrets } from './secrets.js'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
 
 let tracer: Tracer | undefined
 
@@ -16,8 +15,8 @@ export function useTracer (t: Tracer | undefined): void {
 export const tracing = (): boolean => tracer !== undefined
 
 /**
- * `fn` inside a span of its own, a child of the active one: errors are recorded on it (their
- * messages scrubbed of every known secret) and the span ends when `fn` settles. Off: `fn()`.
+ * `fn` inside a span of its own, a child of the active one: errors are recorded on it and the
+ * span ends when `fn` settles. Off: `fn()`.
  */
 export function traced<T> (name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
   if (tracer === undefined) return fn(undefined)
@@ -25,7 +24,8 @@ export function traced<T> (name: string, attributes: Attributes, fn: (span: Span
     try {
       return await fn(span)
     } catch (err) {
-      const message = secrets.scrub(String((err as Error)?.message ?? err))
+      // Scrubbed of secrets with every other span text on its way out (telemetry.ts).
+      const message = String((err as Error)?.message ?? err)
       span.recordException({ name: (err as Error)?.name ?? 'Error', message })
       span.setStatus({ code: SpanStatusCode.ERROR, message })
       throw err
@@ -43,6 +43,19 @@ export function servedSpan (headers: Record<string, string | string[] | undefine
   if (tracer === undefined) return
   const parent = propagation.extract(ROOT_CONTEXT, headers)
   tracer.startSpan(`GET ${route}`, { kind: SpanKind.SERVER, startTime: startedAt, attributes: { 'http.route': route, ...attributes } }, parent).end()
+}
+
+/**
+ * Shared work started from inside one request (a batch for every caller, a queue serving every
+ * waiter) must not become that request's: `detached(fn)` runs under no trace at all, and
+ * `activeContext()` / `within(ctx, fn)` carry one waiter's trace to the step done for it.
+ */
+export function detached<A extends unknown[]> (fn: (...args: A) => void): (...args: A) => void {
+  return tracer === undefined ? fn : context.bind(ROOT_CONTEXT, fn)
+}
+export const activeContext = (): Context | undefined => (tracer === undefined ? undefined : context.active())
+export function within<T> (ctx: Context | undefined, fn: () => T): T {
+  return ctx === undefined ? fn() : context.with(ctx, fn)
 }
 
 /** The ids a log line carries while a span is active (pino `mixin`); nothing when off or outside a span. */

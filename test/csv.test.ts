@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync'
 import { stackApp as app, startSandboxes as sandboxes } from './helpers/stack.js'
 import { DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/schemas/dates.js'
-import { idCell, textCell, wantsCsv } from '../src/schemas/csv.js'
+import { WORKS_CSV, idCell, textCell, wantsCsv } from '../src/schemas/csv.js'
 
 const BOM = '\uFEFF'
 const yesterday = () => addDays(beijingToday(), -1)
@@ -42,7 +42,7 @@ test('works list as CSV: one row per work, ids exact in a spreadsheet, BOM, atta
   t.equal(res.headers['content-disposition'], 'attachment; filename="works-tiktok-acc-tiktok-1.csv"')
   t.equal(res.headers.vary, 'Accept')
   t.ok(res.rawPayload.subarray(0, 3).equals(Buffer.from(BOM)), 'UTF-8 BOM first')
-  t.match(res.headers.etag, /\.csv"$/, 'its own validator')
+  t.match(res.headers.etag, /\.csv1"$/, 'its own validator (with the column layout)')
   t.not(res.headers.etag, json.headers.etag)
 
   const rows = spreadsheet(res.rawPayload)
@@ -54,6 +54,13 @@ test('works list as CSV: one row per work, ids exact in a spreadsheet, BOM, atta
   const strict = parse(res.rawPayload, { bom: true, columns: true }) as Array<Record<string, string>>
   t.equal(strict.length, items.length, 'csv-parse reads as many rows')
   t.equal(res.payload.split('\r\n').length, items.length + 2, 'CRLF records: header, rows, final line end')
+
+  const head = await a.inject({ method: 'HEAD', url, headers: { accept: 'TEXT/CSV' } })
+  t.equal(head.statusCode, 200, 'HEAD, Accept in capitals')
+  t.equal(head.headers['content-type'], res.headers['content-type'], 'HEAD says CSV as GET does')
+  t.equal(head.headers['content-length'], String(res.rawPayload.length), 'with the CSV\'s length')
+  t.equal(head.headers.etag, res.headers.etag)
+  t.equal(head.payload, '', 'and no body')
 })
 
 test('Douyin daily data as CSV: 19-digit video and task ids survive a spreadsheet, money in fen', async t => {
@@ -135,6 +142,7 @@ test('a failing CSV request is problem+json; an unknown format is a 400', async 
 test('cells: digit ids as spreadsheet text, formula-like text defused, Accept negotiation', async t => {
   t.equal(idCell('7270855478333246754'), '="7270855478333246754"')
   t.equal(idCell('acc-tiktok-1'), 'acc-tiktok-1')
+  t.equal(idCell('-dQw4w9WgXcQ'), '\'-dQw4w9WgXcQ', 'a YouTube id may start with -')
   t.equal(textCell('=HYPERLINK("http://evil")'), '\'=HYPERLINK("http://evil")')
   t.equal(textCell('-1 day'), '\'-1 day')
   t.equal(textCell('plain title'), 'plain title')
@@ -147,10 +155,23 @@ test('cells: digit ids as spreadsheet text, formula-like text defused, Accept ne
     [undefined, 'application/json, text/csv', false],
     [undefined, 'text/csv, application/json', true],
     [undefined, 'application/json;q=0.4, text/csv;q=0.8', true],
-    [undefined, 'text/csv;q=0', false]
+    [undefined, 'text/csv;q=0', false],
+    [undefined, 'Text/CSV', true],
+    [undefined, 'text/csv;q=0.5, */*', false],
+    [undefined, 'text/csv, */*;q=0.1', true],
+    [undefined, 'application/*, text/csv', false]
   ]
   for (const [format, accept, csv] of cases) t.equal(wantsCsv(format, accept), csv, `format=${String(format)} accept=${accept ?? '-'}`)
 
-  const book = XLSX.read(Buffer.from(`${BOM}title\r\n'=1+1\r\n`), { type: 'buffer' })
-  t.equal(book.Sheets[book.SheetNames[0]!]!.A2.f, undefined, 'a defused title is no formula in a spreadsheet')
+  // What a platform may send, through our CSV into a spreadsheet: text stays text, no formula runs.
+  const hostile = ['=HYPERLINK("http://evil","x")', '=1+1', '@SUM(1)', '+1', '-1']
+  const csv = WORKS_CSV.render({
+    items: hostile.map((title, i) => ({ source: 'aitoearn', platform: 'youtube', workId: i === 0 ? '=cmd|x' : `-id${i}`, title, metrics: {}, extra: {} }))
+  })
+  const sheet = XLSX.read(Buffer.from(csv), { type: 'buffer' }).Sheets.Sheet1!
+  const cells = Object.entries(sheet).filter(([ref]) => !ref.startsWith('!'))
+  t.equal(cells.filter(([, c]) => (c as { f?: string }).f !== undefined).length, 0, 'no cell is a formula')
+  const rows = XLSX.utils.sheet_to_json<Record<string, unknown>>(sheet)
+  t.same(rows.map(r => r.title), hostile.map(h => `'${h}`), 'each title shown as the text it was, marked')
+  t.same(rows.map(r => r.workId), ['\'=cmd|x', '\'-id1', '\'-id2', '\'-id3', '\'-id4'], 'ids too')
 })

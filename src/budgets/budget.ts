@@ -11,6 +11,7 @@
  * Redis, or while it is away (its circuit breaker), each instance counts alone.
  */
 import { setTimeout as delay } from 'node:timers/promises'
+import { detached } from '../tracing.js'
 import type { Redis, Result } from 'ioredis'
 import { lastAnswer, usable } from '../redis-breaker.js'
 
@@ -114,7 +115,7 @@ export class Budget {
     if (sharing) {
       this.dirty.add(caller)
       if (c.pending >= this.batch) this.flush()
-      else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS)
+      else this.timer ??= setTimeout(detached(() => this.flush()), FLUSH_MS)
     } else {
       // Nothing to share with: counted here only (pending is then this instance's own count).
       c.known += c.pending
@@ -215,7 +216,7 @@ export class Budget {
         c.sending = 0
         if (c.pending > 0) {
           this.dirty.add(caller)
-          this.timer ??= setTimeout(() => this.flush(), FLUSH_MS)
+          this.timer ??= setTimeout(detached(() => this.flush()), FLUSH_MS)
         }
       })
     }

@@ -3,6 +3,7 @@ import type { FastifyHttpOptions, FastifyReply, FastifyRequest } from 'fastify'
 import type { Cache } from './cache.js'
 import type { Entry } from './entry.js'
 import { hitHeaders, matchesEtag, wantsRevalidation } from './http.js'
+import { mayWantCsv } from '../schemas/csv.js'
 
 /** The header lists (200, 304) prepared for one entry, one second and one set of fixed headers. */
 interface Prepared { fixed: unknown, second: number, ok: string[], notModified: string[] }
@@ -115,7 +116,7 @@ export class FrontDoor {
     const h = req.headers
     if (h.origin !== undefined || (h['cache-control'] !== undefined && wantsRevalidation(h['cache-control']))) return false
     // A caller that may want CSV: the route decides (plugins/csv.ts); the front door sends JSON only.
-    if (h.accept !== undefined && h.accept.includes('text/csv')) return false
+    if (mayWantCsv(h.accept)) return false
     const started = performance.now()
     if (Date.now() >= learned.until) {
       this.forget(req.url!, learned)

@@ -13,24 +13,27 @@ declare module 'fastify' {
   }
 }
 
-const CSV_TAG = '.csv"'
-/** The CSV validator of a JSON one: the same entry, another representation. */
-const csvEtag = (etag: string) => `${etag.slice(0, -1)}${CSV_TAG}`
+/** The CSV validator of a JSON one: the same entry, another representation; `1`: the column layout (bump it when the columns change). */
+const CSV_TAG = '.csv1"'
+const csvEtag = (etag: string): string => `${etag.slice(0, -1)}${CSV_TAG}`
 
 /**
- * The CSV of an answer, made once per cached body: a hit of the same entry sends the same Buffer
- * (the cache's), so its CSV is kept beside it and goes with it.
+ * The CSV of an answer, made once per body of the in-process cache: its hits send the same Buffer,
+ * so the CSV is kept beside it and goes with it (at most about the cache's own size: a CSV row
+ * is shorter than its JSON). Redis-tier hits and merged views bring new Buffers: rendered anew.
  */
 const rendered = new WeakMap<Buffer, { name: string, csv: Buffer }>()
 
-function render (table: CsvTable, payload: Buffer | string): { name: string, csv: Buffer } {
-  const known = typeof payload === 'string' ? undefined : rendered.get(payload)
+function render (table: CsvTable, payload: Buffer): { name: string, csv: Buffer } {
+  const known = rendered.get(payload)
   if (known !== undefined) return known
   const body: unknown = JSON.parse(payload.toString())
   const made = { name: table.name(body), csv: Buffer.from(table.render(body)) }
-  if (typeof payload !== 'string') rendered.set(payload, made)
+  rendered.set(payload, made)
   return made
 }
+
+const hooks = <T>(list: T | T[] | undefined): T[] => (list === undefined ? [] : Array.isArray(list) ? list : [list])
 
 /**
  * CSV answers of the routes whose config names a table. The route answers as always (cache, ETag,
@@ -57,16 +60,22 @@ async function csvPlugin (app: FastifyInstance) {
       done()
     }
     const send: onSendHookHandler = (req: FastifyRequest, reply: FastifyReply, payload, done) => {
-      if (!req.csv) return done(null, payload)
+      const status = reply.statusCode
+      if (!req.csv || (status !== 200 && status !== 304)) return done(null, payload)
+      if (status === 200) {
+        if (!Buffer.isBuffer(payload)) return done(null, payload)
+        const { name, csv } = render(table, payload)
+        reply.header('content-type', CSV_CONTENT_TYPE).header('content-disposition', `attachment; filename="${name}.csv"`).removeHeader('content-length')
+        payload = csv
+      }
       const etag = reply.getHeader('etag')
       if (typeof etag === 'string' && etag.endsWith('"')) reply.header('etag', csvEtag(etag))
-      if (reply.statusCode !== 200 || !(typeof payload === 'string' || Buffer.isBuffer(payload))) return done(null, payload)
-      const { name, csv } = render(table, payload)
-      reply.header('content-type', CSV_CONTENT_TYPE).header('content-disposition', `attachment; filename="${name}.csv"`).removeHeader('content-length')
-      done(null, csv)
+      done(null, payload)
     }
-    route.preHandler = route.preHandler === undefined ? [negotiate] : [...(Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]), negotiate]
-    route.onSend = route.onSend === undefined ? [send] : [...(Array.isArray(route.onSend) ? route.onSend : [route.onSend]), send]
+    route.preHandler = [...hooks(route.preHandler), negotiate]
+    // First of the route's onSend hooks: before HEAD's (Fastify's own, which measures the body
+    // and drops it) and before a tracer's that ends the request span.
+    route.onSend = [send, ...hooks(route.onSend)]
   })
 }
 

@@ -31,7 +31,7 @@ const unitOf = (name: string) => MONEY.has(name) ? `${name} (fen)` : name
  */
 export function idCell (id: string | undefined): string | undefined {
   if (id === undefined) return undefined
-  return /^\d+$/.test(id) ? `="${id}"` : id
+  return /^\d+$/.test(id) ? `="${id}"` : textCell(id)
 }
 
 /**
@@ -66,7 +66,7 @@ const workColumns: Array<Column<Work>> = [
   ...TO_DATE_NAMES.map((n): Column<Work> => ({ header: `toDate.${unitOf(n)}`, value: w => w.toDate?.[n] }))
 ]
 
-interface SeriesRow { work: Work, point: { date?: string, at?: string, metrics: Record<string, unknown> } }
+interface SeriesRow { work: Work, point: { date?: string, metrics: Record<string, unknown> } }
 const seriesColumns: Array<Column<SeriesRow>> = [
   { header: 'platform', value: r => r.work.platform },
   { header: 'workId', value: r => idCell(r.work.workId) },
@@ -116,24 +116,31 @@ export const MERGED_CSV: CsvTable = {
 
 /**
  * Whether a request gets CSV: `format=csv` (or `format=json`) decides; otherwise an Accept that
- * ranks `text/csv` above `application/json` (or equal, listed first). No Accept, `*\/*`: JSON.
+ * ranks `text/csv` above JSON (`application/json`, `application/*` or `*\/*`), or equal and
+ * listed first. No Accept, `*\/*` alone: JSON. Media types are compared case-insensitively.
  */
 export function wantsCsv (format: unknown, accept: string | undefined): boolean {
   if (format === 'csv') return true
-  if (format === 'json' || accept === undefined || !accept.includes('text/csv')) return false
+  if (format === 'json' || !mayWantCsv(accept)) return false
   let csv = -1
   let json = -1
   let csvAt = Infinity
   let jsonAt = Infinity
-  accept.split(',').forEach((range, i) => {
+  accept!.split(',').forEach((range, i) => {
     const [type, ...params] = range.split(';').map(s => s.trim().toLowerCase())
     const qParam = params.find(p => p.startsWith('q='))
     const q = qParam === undefined ? 1 : Number(qParam.slice(2))
     if (!Number.isFinite(q)) return
     if (type === 'text/csv' && q > csv) { csv = q; csvAt = i }
-    if (type === 'application/json' && q > json) { json = q; jsonAt = i }
+    if ((type === 'application/json' || type === 'application/*' || type === '*/*') && q > json) { json = q; jsonAt = i }
   })
   return csv > 0 && (csv > json || (csv === json && csvAt < jsonAt))
+}
+
+const CSV_MEDIA = /text\/csv/i
+/** A cheap first look (the cache front door's): false means the request surely wants no CSV. */
+export function mayWantCsv (accept: string | undefined): boolean {
+  return accept !== undefined && CSV_MEDIA.test(accept)
 }
 
 /** The `format` query parameter of a route with a CSV answer. */

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { activeContext, within } from '../../tracing.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { HttpProblem } from '../../errors.js'
 import type { AcquireOptions, Priority, UpstreamLimiter } from './types.js'
@@ -10,6 +11,8 @@ interface Waiter {
   tailMs: (() => number) | undefined
   deadline: number
   enqueuedAt: number
+  /** The trace of the request waiting (tracing on), for what the queue does on its behalf. */
+  trace: ReturnType<typeof activeContext>
   resolve: (at: number) => void
   reject: (err: Error) => void
 }
@@ -120,7 +123,7 @@ export class QueueingLimiter implements UpstreamLimiter {
       return Promise.reject(this.refusal(1000, `${this.queue.length} requests already wait for the ${this.opts.name} budget`))
     }
     return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = { priority, tailMs, deadline, enqueuedAt: performance.now(), resolve, reject }
+      const waiter: Waiter = { priority, tailMs, deadline, enqueuedAt: performance.now(), trace: activeContext(), resolve, reject }
       // Interactive requests go before every background one; FIFO within a priority.
       const at = priority === 'interactive' ? this.queue.findIndex(w => w.priority === 'background') : -1
       if (at < 0) this.queue.push(waiter)
@@ -145,7 +148,8 @@ export class QueueingLimiter implements UpstreamLimiter {
         const waiter = this.queue.shift()!
         this.stats.queueLength = this.queue.length
         const remaining = waiter.deadline - Date.now()
-        const reservation: Reservation = remaining > 0 ? await this.reserve(remaining, waiter.tailMs?.() ?? 0) : { ok: false, waitMs: this.opts.windowMs, at: 0 }
+        // The pump serves every waiter: the reservation made for this one is traced as its own.
+        const reservation: Reservation = remaining > 0 ? await within(waiter.trace, () => this.reserve(remaining, waiter.tailMs?.() ?? 0)) : { ok: false, waitMs: this.opts.windowMs, at: 0 }
         if (!reservation.ok) {
           this.stats.rejected++
           waiter.reject(this.refusal(reservation.waitMs, reservation.why ?? `no ${this.opts.name} request slot before the request's deadline`))
