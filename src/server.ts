@@ -55,6 +55,7 @@ try {
   await server.listen({ port: config.port, host: config.host })
 } catch (err) {
   server.log.fatal({ err }, 'could not listen')
+  await telemetry?.shutdown()
   process.exit(1)
 }
 // Where a person goes next: the dashboard and the API docs (a wildcard host is shown as localhost).

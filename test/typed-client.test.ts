@@ -3,6 +3,8 @@
  * HTTP: the app listening on a port of 127.0.0.1, pointed at both sandbox upstreams, caller keys on.
  */
 import type { AddressInfo } from 'node:net'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { test } from 'tap'
 import {
   createMetricsBffClient, isProblem,
@@ -15,6 +17,7 @@ import { DOUYIN_ACCOUNT_ID, DOUYIN_VIDEOS, beijingToday, publishTime } from '../
 import { addDays } from '../src/schemas/dates.js'
 
 const KEY = 'typed-client-0123456789abcdef'
+const run = promisify(execFile)
 const DIGITS_19 = /^\d{19}$/
 
 /** The service listening on a free port with BFF_API_KEYS on; its base URL. */
@@ -149,4 +152,20 @@ test('bad options fail at once, never quoting the key', async t => {
   t.throws(() => createMetricsBffClient({ baseUrl: 'not a url', apiKey: KEY }), { name: 'TypeError', message: /baseUrl must be an absolute http\(s\) URL/ })
   t.throws(() => createMetricsBffClient({ baseUrl: 'ftp://127.0.0.1/' }), /baseUrl must be/)
   t.throws(() => createMetricsBffClient({ baseUrl: 'http://127.0.0.1:1', apiKey: '' }), /apiKey must be/)
+})
+
+test('plain Node loads the client as installed (no TypeScript loader) and calls the service', async t => {
+  const baseUrl = await listening(t)
+  const script = `import { createMetricsBffClient, isProblem } from '@metrics-bff/client'
+const bff = createMetricsBffClient({ baseUrl: process.env.BASE_URL, apiKey: process.env.KEY })
+const ok = await bff.GET('/v1/works/{platform}', { params: { path: { platform: 'tiktok' }, query: { accountId: 'acc-tiktok-1', limit: 2 } } })
+const refused = await createMetricsBffClient({ baseUrl: process.env.BASE_URL }).GET('/v1/platforms')
+console.log(JSON.stringify({ status: ok.response.status, ids: ok.data.items.map(w => w.workId), refused: refused.error.code, problem: isProblem(refused.error) }))`
+  // node itself, from the repo root: the workspace link in node_modules, as a dependent service has it.
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', BASE_URL: baseUrl, KEY } })
+  const out = JSON.parse(stdout) as { status: number, ids: string[], refused: string, problem: boolean }
+  t.equal(out.status, 200, 'listWorks through the installed package')
+  t.same(out.ids, seedAccounts().get('acc-tiktok-1')!.works.slice(0, 2).map(w => w.platformWorkId), 'ids exact')
+  t.equal(out.refused, 'UNAUTHORIZED')
+  t.equal(out.problem, true)
 })

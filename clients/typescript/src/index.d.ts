@@ -7,7 +7,7 @@
  *
  * Every error the service answers is an `application/problem+json` Problem: switch on `error.code`.
  */
-import createClient, { type Client, type Middleware } from 'openapi-fetch'
+import type { Client } from 'openapi-fetch'
 import type { components, operations, paths } from './schema.js'
 
 export type { components, operations, paths }
@@ -58,43 +58,12 @@ export interface MetricsBffClientOptions {
   fetch?: (input: Request) => Promise<Response>
 }
 
-/** What a header value may hold, and what the service accepts as a key: visible ASCII, no spaces. */
-const KEY_CHARS = /^[\x21-\x7e]+$/
-
 /**
  * An openapi-fetch client typed with the service's paths. With `apiKey`, every request carries
  * `Authorization: Bearer <apiKey>` unless the call sets its own Authorization header.
- * Errors thrown here never contain the key.
+ * Throws a TypeError at once for a bad `baseUrl` or `apiKey`; its message never contains the key.
  */
-export function createMetricsBffClient (options: MetricsBffClientOptions): MetricsBffClient {
-  const { baseUrl, apiKey, fetch } = options
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new TypeError('createMetricsBffClient: baseUrl must be an absolute http(s) URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('createMetricsBffClient: baseUrl must be an absolute http(s) URL')
-  if (apiKey !== undefined && !KEY_CHARS.test(apiKey)) {
-    // Never echo the key: a header error of fetch would quote it.
-    throw new TypeError('createMetricsBffClient: apiKey must be a non-empty string of visible ASCII characters (the key is not shown)')
-  }
-
-  const client = createClient<paths, JsonMedia>({ baseUrl: baseUrl.replace(/\/+$/, ''), ...(fetch ? { fetch } : {}) })
-  if (apiKey !== undefined) {
-    const bearer: Middleware = {
-      onRequest ({ request }) {
-        if (!request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${apiKey}`)
-        return request
-      }
-    }
-    client.use(bearer)
-  }
-  return client
-}
+export declare function createMetricsBffClient (options: MetricsBffClientOptions): MetricsBffClient
 
 /** Whether a value is a Problem of the service (an `error` of the client is one for every documented error). */
-export function isProblem (value: unknown): value is Problem {
-  return typeof value === 'object' && value !== null &&
-    typeof (value as { code?: unknown }).code === 'string' && typeof (value as { status?: unknown }).status === 'number'
-}
+export declare function isProblem (value: unknown): value is Problem
