@@ -2,12 +2,13 @@
  * OpenTelemetry for the process: a tracer provider, the official instrumentations (Fastify's own
  * @fastify/otel, undici for every upstream call, ioredis for every Redis command) and our spans
  * (src/tracing.ts). Started by server.ts only when OTEL_EXPORTER_OTLP_ENDPOINT is set; its
- * packages are not even loaded otherwise. W3C `traceparent` is read from callers and sent
- * upstream; log lines carry `trace_id` and `span_id`.
+ * packages are not even loaded otherwise. W3C trace context is read from callers and sent
+ * upstream (not their baggage); log lines carry `trace_id` and `span_id`.
  *
  * What a trace never holds: query values that may be credentials (the signed query of a bill
  * link included: url.full of an upstream call is its origin and path only), Redis arguments (only
- * command names), secrets in error messages (scrubbed). Probes and /metrics make no trace.
+ * command names), any secret the process knows (every span's texts are scrubbed as they end).
+ * Probes and /metrics make no trace.
  */
 import { createRequire } from 'node:module'
 import type { FastifyPluginCallback } from 'fastify'
