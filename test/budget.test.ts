@@ -39,7 +39,7 @@ test('a small budget over Redis is exact: each take counted in Redis first', asy
 
 test('the budget of /v1 requests across three app instances: within the slack, with RateLimit headers and 429s', async t => {
   const s = await startSandboxes(t)
-  const env = { RATE_LIMIT_MAX: '100', ...testRedis(t) }
+  const env = { RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_S: '86400', ...testRedis(t) }
   const apps = await Promise.all([0, 1, 2].map(() => stackApp(t, s, env)))
   // 1000 requests, 30 at a time, round robin over the instances (as a load balancer spreads them).
   const codes: number[] = []

@@ -80,7 +80,7 @@ test('CORS: only allowlisted origins, exposing what the dashboard reads; preflig
 
 test('rate limits per key name, shared through Redis, with RateLimit-* headers and a 429 problem', async t => {
   const s = await startSandboxes(t)
-  const env = { BFF_API_KEYS: KEYS, RATE_LIMIT_MAX: '3', ...testRedis(t) }
+  const env = { BFF_API_KEYS: KEYS, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_S: '86400', ...testRedis(t) }
   const a = await stackApp(t, s, env)
   const b = await stackApp(t, s, env)
   const codes: number[] = []
@@ -101,7 +101,7 @@ test('rate limits per key name, shared through Redis, with RateLimit-* headers a
 
 test('the stricter Douyin budget counts only queries that miss the cache', async t => {
   const s = await startSandboxes(t)
-  const app = await stackApp(t, s, { BFF_API_KEYS: KEYS, RATE_LIMIT_DOUYIN_UNCACHED_MAX: '2' })
+  const app = await stackApp(t, s, { BFF_API_KEYS: KEYS, RATE_LIMIT_DOUYIN_UNCACHED_MAX: '2', RATE_LIMIT_WINDOW_S: '86400' })
   const day = (n: number) => `/v1/douyin/task-videos/daily?billingDate=${addDays(beijingToday(), -n)}`
   t.equal((await app.inject({ url: day(1), headers: bearer(DASH_KEY) })).statusCode, 200)
   t.equal((await app.inject({ url: day(2), headers: bearer(DASH_KEY) })).statusCode, 200)

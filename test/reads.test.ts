@@ -30,7 +30,7 @@ test('retries take their own limiter slot: Douyin never sees more than 10 in a s
 
 test('the uncached-Douyin budget follows each request, whatever its x-request-id', async t => {
   const s = await startSandboxes(t)
-  const app = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '4' })
+  const app = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '4', RATE_LIMIT_WINDOW_S: '86400' })
   const headers = { 'x-request-id': 'shared-id-1' }
   const range = (from: number, to: number) => daily(`billingDateFrom=${day(from)}&billingDateTo=${day(to)}`)
   // Eight uncached dates on a budget of four, while another request carries the same id.
@@ -39,7 +39,7 @@ test('the uncached-Douyin budget follows each request, whatever its x-request-id
   t.equal(eight.json().code, 'RATE_LIMITED')
   t.ok(Number(eight.headers['retry-after']) >= 1, 'with Retry-After')
 
-  const other = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '4' })
+  const other = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '4', RATE_LIMIT_WINDOW_S: '86400' })
   t.equal((await other.inject({ url: range(13, 11), headers })).statusCode, 200, 'three dates: charged three')
   const second = await other.inject({ url: range(16, 14), headers })
   t.equal(second.statusCode, 429, 'a second request with the same id and three more dates is charged too: refused')
@@ -48,8 +48,9 @@ test('the uncached-Douyin budget follows each request, whatever its x-request-id
 test('all=true is charged per upstream page', async t => {
   const s = await startSandboxes(t)
   const walk = daily(`billingDate=${day(1)}&all=true&pageSize=1`)
-  // Pages are the daily API's (the bill is one file per date).
-  const env = { DOUYIN_SOURCE: 'daily' }
+  // Pages are the daily API's (the bill is one file per date). Budget windows are fixed (aligned
+  // to the clock): a walk that straddles a boundary would be charged in two, so a day-long window.
+  const env = { DOUYIN_SOURCE: 'daily', RATE_LIMIT_WINDOW_S: '86400' }
   const counted = await stackApp(t, s, { ...env, RATE_LIMIT_DOUYIN_UNCACHED_MAX: '1000' })
   t.equal((await counted.inject({ url: walk })).statusCode, 200)
   // Pages, not calls: a page Douyin answered 28003018 is tried again, and the retry is not charged.
