@@ -1,13 +1,13 @@
 /**
  * The dependency rule of src/ (docs/architecture.md), checked on every relative import, type-only
  * ones included: a module imports only from its own layer's folder or from layers below it.
- *   app        server.ts, app.ts
+ *   app        server.ts, app.ts, telemetry.ts
  *   edge       routes/, plugins/      (neither imports the other: app.ts wires both)
  *   view       merge/
  *   reads      reads/
  *   parts      cache/, upstream/, budgets/ (none imports another; upstream/<name>/ never
  *                                      imports another upstream's folder)
- *   base       schemas/, metrics/, errors.ts, config.ts, secrets.ts, redis-breaker.ts (one toolbox)
+ *   base       schemas/, metrics/, errors.ts, config.ts, secrets.ts, redis-breaker.ts, tracing.ts (one toolbox)
  * src/sandbox/ is not app code: only server.ts may import it, and it may import only the base.
  */
 import { readdirSync, readFileSync } from 'node:fs'
