@@ -7,7 +7,7 @@ import { test } from 'tap'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import type { Page } from 'playwright-core'
+import type { Page, Response } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/chromium.js'
 import { buildApp } from './helpers/app.js'
 import type { Tap } from './helpers/redis.js'
@@ -44,8 +44,12 @@ async function stack (t: Tap, env: Record<string, string> = {}): Promise<Stack> 
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, dy }
 }
 
-/** A new tab on the page; collects the page's errors and console errors (CSP violations included). */
-async function open (t: Tap, base: string): Promise<{ page: Page, errors: string[] }> {
+/**
+ * A new tab on the page; collects the page's errors and console errors (CSP violations included).
+ * `awaiting`: responses the page asks for as it loads, listened for before it is opened (the page
+ * may have them before `goto` returns).
+ */
+async function open (t: Tap, base: string, awaiting: Array<(r: Response) => boolean> = []): Promise<{ page: Page, errors: string[], responses: Array<Promise<Response>> }> {
   const page = await (await launchChromium({ locale: LOCALE, timezoneId: ZONE })).newPage()
   page.setDefaultTimeout(10_000)
   t.teardown(() => page.close())
@@ -55,8 +59,9 @@ async function open (t: Tap, base: string): Promise<{ page: Page, errors: string
     // A failing API call is logged by the browser itself ("Failed to load resource"): expected in the error tests.
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`)
   })
+  const responses = awaiting.map(match => page.waitForResponse(match))
   await page.goto(`${base}/`)
-  return { page, errors }
+  return { page, errors, responses }
 }
 
 const text = (page: Page, selector: string) => page.locator(selector).first().innerText()
@@ -94,10 +99,9 @@ async function sourceStates (page: Page): Promise<string[]> {
 
 test('the works list renders, with people\'s numbers and dates, and pages with the cursor', { skip }, async t => {
   const { url } = await stack(t)
-  const { page, errors } = await open(t, url)
-  const first = page.waitForResponse(r => r.url().includes('/v1/works/tiktok?'))
+  const { page, errors, responses: [first] } = await open(t, url, [r => r.url().includes('/v1/works/tiktok?')])
   await page.locator('#sandbox-badge').waitFor()
-  const api = await (await first).json()
+  const api = await (await first!).json()
   await page.locator('#works-table tbody tr').nth(19).waitFor()
   t.equal(await page.locator('#platform').inputValue(), 'tiktok', 'sandbox: a listing platform is preselected')
   t.equal(await page.locator('#account').inputValue(), 'acc-tiktok-1', 'and its seeded account')
@@ -141,9 +145,8 @@ test('the works list renders, with people\'s numbers and dates, and pages with t
 
 test('the chart draws points for a douyin video, with totals and sources', { skip }, async t => {
   const { url } = await stack(t)
-  const { page, errors } = await open(t, url)
-  const daily = page.waitForResponse(r => r.url().includes('/v1/douyin/task-videos/daily?'))
-  const dayBody = await (await daily).json()
+  const { page, errors, responses: [daily] } = await open(t, url, [r => r.url().includes('/v1/douyin/task-videos/daily?')])
+  const dayBody = await (await daily!).json()
   const row = page.locator(`#douyin-table tbody tr[data-work-id="${VIDEO.videoId}"]`)
   await row.waitFor()
   t.equal(await page.locator('#douyin-table tbody tr').count(), dayBody.items.length)
