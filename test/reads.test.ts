@@ -4,7 +4,8 @@
  * (not its id) and every page, and a fill whose body breaks its schema is a 502 never stored.
  */
 import { test } from 'tap'
-import { stackApp, startSandboxes } from './helpers/stack.js'
+import { sandboxEnv, stackApp, startSandboxes } from './helpers/stack.js'
+import { startService } from './helpers/process.js'
 import { beijingToday } from '../src/sandbox/seed.js'
 import { addDays } from '../src/schemas/dates.js'
 
@@ -15,17 +16,21 @@ const TASKBOX = '/api/match/v2/taskbox/'
 
 test('retries take their own limiter slot: Douyin never sees more than 10 in a second, faulted attempts included', async t => {
   const s = await startSandboxes(t)
-  const app = await stackApp(t, s, { RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', REQUEST_DEADLINE_MS: '20000' })
+  // The service as its own process: arrivals are then timed by the sandbox's event loop alone, as
+  // Douyin times them at its gate (in one process, a stall of the shared loop moved them together).
+  const svc = await startService({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SANDBOX: 'false', ...sandboxEnv(s), RATE_LIMIT_DOUYIN_UNCACHED_MAX: '0', REQUEST_DEADLINE_MS: '20000' })
+  t.teardown(() => svc.stop('SIGKILL'))
   // The first attempt of each of 15 requests fails with a 503 from in front of Douyin; each is
   // retried. Whichever taskbox API serves them (the bill link by default).
   s.dy.addFault({ kind: 'status', status: 503, path: TASKBOX, times: 15 })
-  const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => app.inject({ url: daily(`billingDate=${day(i + 1)}`) })))
-  t.same(answers.map(a => a.statusCode), answers.map(() => 200), 'every request answered after its retry')
+  const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => fetch(`${svc.url}${daily(`billingDate=${day(i + 1)}`)}`)))
+  t.same(answers.map(a => a.status), answers.map(() => 200), 'every request answered after its retry')
   const stats = s.dy.stats()
   t.equal(stats.dataRequests, 30, '15 faulted attempts and 15 retries arrived')
   t.ok(stats.maxPerSecond <= 10, `at most 10 arrivals in any second, faulted ones counted (saw ${stats.maxPerSecond})`)
   t.equal(stats.rateLimited, 0, 'no 28003018')
-  t.equal(app.upstreams.douyinLimiter.stats.admitted, stats.dataRequests, 'the limiter admitted exactly what Douyin saw')
+  const metrics = await (await fetch(`${svc.url}/metrics`)).text()
+  t.equal(Number(/^bff_douyin_limiter_admitted_total (\d+)$/m.exec(metrics)?.[1]), stats.dataRequests, 'the limiter admitted exactly what Douyin saw')
 })
 
 test('the uncached-Douyin budget follows each request, whatever its x-request-id', async t => {
