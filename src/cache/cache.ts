@@ -136,7 +136,6 @@ export class Cache implements ReadThrough {
     return i === undefined ? undefined : { trusted: i.trusted, ...i.stats, dropped: this.dropped }
   }
 
-  /** Until when a copy that agrees with Redis now is served as is: until Redis says it changed, or for CACHE_LOCAL_TTL_MS. */
   /**
    * Until when a copy that agreed with Redis may be served unchecked. Trusted for good only when
    * no invalidation arrived since `epoch` (read before the Redis read that showed the copy): the
@@ -160,7 +159,7 @@ export class Cache implements ReadThrough {
       return
     }
     for (const redisKey of keys) {
-      const hash = /^.*?c:\{([^}]+)\}$/.exec(redisKey)?.[1]
+      const hash = RedisStore.hashOf(redisKey)
       const key = hash === undefined ? undefined : this.byHash.get(hash)
       if (key !== undefined && this.opts.memory.has(key)) {
         this.opts.memory.delete(key)

@@ -37,8 +37,17 @@ export class RedisStore {
     }
   }
 
+  /** What every Redis name of a cache entry (and its lock) starts with, after the key prefix. */
+  static readonly PREFIX = 'c:'
+
   static keys (hash: string): { entry: string, lock: string } {
-    return { entry: `c:{${hash}}`, lock: `c:{${hash}}:lock` }
+    return { entry: `${RedisStore.PREFIX}{${hash}}`, lock: `${RedisStore.PREFIX}{${hash}}:lock` }
+  }
+
+  /** The digest an entry's Redis name carries (key prefix and all), or undefined for any other name (a lock). */
+  static hashOf (redisKey: string): string | undefined {
+    const at = redisKey.lastIndexOf(`${RedisStore.PREFIX}{`)
+    return at >= 0 && redisKey.endsWith('}') ? redisKey.slice(at + RedisStore.PREFIX.length + 1, -1) : undefined
   }
 
   async get (entryKey: string): Promise<Entry | undefined> {

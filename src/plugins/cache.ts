@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { Cache, STATUS_RANK, type CacheStatus } from '../cache/cache.js'
 import { MemoryStore } from '../cache/memory-store.js'
+import { RedisStore } from '../cache/redis-store.js'
 import { countsOf, gaugeOf } from '../metrics/registry.js'
 
 declare module 'fastify' {
@@ -23,7 +24,7 @@ async function cachePlugin (app: FastifyInstance, { config }: { config: Config }
     // One server or a Sentinel-managed primary; not a cluster (tracking is per node), not when
     // CACHE_LOCAL_TTL_MS=0 asks for every answer to be checked.
     invalidations: config.redis !== undefined && config.redis.mode !== 'cluster' && config.cache.localTtlMs > 0
-      ? { prefix: `${config.redis.keyPrefix}c:` }
+      ? { prefix: `${config.redis.keyPrefix}${RedisStore.PREFIX}` }
       : undefined
   })
   app.decorate('cache', cache)

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify'
 import { CSV_CONTENT_TYPE, wantsCsv, type CsvTable } from '../schemas/csv.js'
+import { withHook } from './route-hooks.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,8 +33,6 @@ function render (table: CsvTable, payload: Buffer): { name: string, csv: Buffer 
   rendered.set(payload, made)
   return made
 }
-
-const hooks = <T>(list: T | T[] | undefined): T[] => (list === undefined ? [] : Array.isArray(list) ? list : [list])
 
 /**
  * CSV answers of the routes whose config names a table. The route answers as always (cache, ETag,
@@ -72,10 +71,10 @@ async function csvPlugin (app: FastifyInstance) {
       if (typeof etag === 'string' && etag.endsWith('"')) reply.header('etag', csvEtag(etag))
       done(null, payload)
     }
-    route.preHandler = [...hooks(route.preHandler), negotiate]
+    route.preHandler = withHook(route.preHandler, negotiate)
     // First of the route's onSend hooks: before HEAD's (Fastify's own, which measures the body
     // and drops it) and before a tracer's that ends the request span.
-    route.onSend = [send, ...hooks(route.onSend)]
+    route.onSend = withHook(route.onSend, send, true)
   })
 }
 

@@ -5,6 +5,7 @@ import { Budget, type Verdict } from '../budgets/budget.js'
 import { HttpProblem } from '../errors.js'
 import { byLabel, countsOf } from '../metrics/registry.js'
 import { sendProblem } from './problems.js'
+import { withHook } from './route-hooks.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -94,7 +95,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config }: { config: Conf
     }
     app.addHook('onRoute', route => {
       if (!route.url.startsWith(LIMITED_PREFIX)) return
-      route.onRequest = route.onRequest === undefined ? [limit] : [...(Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), limit]
+      route.onRequest = withHook(route.onRequest, limit)
     })
   } else {
     app.decorate('callerBudget', null)

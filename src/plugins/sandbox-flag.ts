@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import type { UpstreamName } from '../upstream/http.js'
+import { withHook } from './route-hooks.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,7 +28,7 @@ async function sandboxFlag (app: FastifyInstance, { config }: { config: Config }
       reply.header('x-bff-sandbox', '1')
       done()
     }
-    route.onRequest = route.onRequest === undefined ? [flag] : [...(Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), flag]
+    route.onRequest = withHook(route.onRequest, flag)
   })
 }
 

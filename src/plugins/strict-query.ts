@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, preValidationHookHandler } from 'fastify'
+import { withHook } from './route-hooks.js'
 
 const DECIMAL = /^[0-9]{1,16}$/
 /** What a non-decimal number becomes: a string no integer schema coerces. */
@@ -27,7 +28,7 @@ async function strictQuery (app: FastifyInstance) {
       }
       done()
     }
-    route.preValidation = route.preValidation === undefined ? [check] : [...(Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]), check]
+    route.preValidation = withHook(route.preValidation, check)
   })
 }
 
